@@ -1,0 +1,1 @@
+"""Conformance kit for containers behind SageMaker AI's OpenAI-compatible route."""

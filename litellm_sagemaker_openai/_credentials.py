@@ -1,0 +1,198 @@
+"""Resolve the AWS region and credentials from LiteLLM's ``aws_*`` vocabulary, with botocore only.
+
+The vocabulary matches LiteLLM's built-in sagemaker providers: keys, session token, profile,
+role and session name (STS AssumeRole), web identity token, STS endpoint and external id.
+Unlike LiteLLM's ``BaseAWSLLM``, nothing here defaults the region: a missing region is an
+error that says how to set one. This module must not import litellm.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any, Final
+
+import botocore.session
+from botocore.credentials import (
+    AssumeRoleCredentialFetcher,
+    AssumeRoleWithWebIdentityCredentialFetcher,
+    Credentials,
+    DeferredRefreshableCredentials,
+)
+
+from ._exceptions import ConfigurationError, CredentialsError
+
+REGION_ENV_VARS: Final = ("AWS_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION")
+# Every AWS region id is lowercase words and a number: us-east-1, us-gov-west-1, cn-north-1,
+# us-iso-east-1. Anything else would end up in a URL host, so it is refused up front.
+_REGION_RE: Final = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+_ENV_REF: Final = "os.environ/"
+
+
+@dataclass(frozen=True)
+class CredentialSpec:
+    """The ``aws_*`` parameters of one call. Secrets are kept out of ``repr``."""
+
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = field(default=None, repr=False)
+    aws_session_token: str | None = field(default=None, repr=False)
+    aws_profile_name: str | None = None
+    aws_role_name: str | None = None
+    aws_session_name: str | None = None
+    aws_web_identity_token: str | None = field(default=None, repr=False)
+    aws_sts_endpoint: str | None = None
+    aws_external_id: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> CredentialSpec:
+        """Pick the credential parameters out of a LiteLLM params dict (others are ignored)."""
+        values = {f.name: params.get(f.name) for f in fields(cls)}
+        return cls(**{k: str(v) for k, v in values.items() if v not in (None, "")})
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """A digest identifying these credentials in caches without holding secrets in keys."""
+        raw = "\x1f".join(f"{f.name}={getattr(self, f.name) or ''}" for f in fields(self))
+        return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def validate_region(region: str) -> str:
+    """Return ``region`` if it is shaped like an AWS region id, else raise ConfigurationError."""
+    if not _REGION_RE.match(region):
+        raise ConfigurationError(
+            f"invalid AWS region {region!r}; expected an id like 'us-east-1' "
+            "(set aws_region_name= or AWS_REGION_NAME)"
+        )
+    return region
+
+
+@functools.lru_cache(maxsize=64)
+def _profile_region(profile: str | None) -> str | None:
+    # Building a botocore Session reads the config files: cache it, it is not free.
+    try:
+        session = botocore.session.Session(profile=profile)
+        region = session.get_scoped_config().get("region")
+    except Exception:  # a missing profile is reported by credential loading, not here
+        return None
+    return str(region) if region else None
+
+
+def resolve_region(explicit: str | None = None, profile: str | None = None) -> str:
+    """Resolve the region: explicit, then ``AWS_REGION_NAME``, ``AWS_REGION``,
+    ``AWS_DEFAULT_REGION``, then the profile's configured region. Never a silent default.
+    """
+    region = explicit or next((os.environ[v] for v in REGION_ENV_VARS if os.environ.get(v)), None)
+    region = region or _profile_region(profile or os.environ.get("AWS_PROFILE"))
+    if not region:
+        raise ConfigurationError(
+            "no AWS region found for sagemaker_openai; pass aws_region_name='us-east-1' "
+            "(or set it in the proxy's litellm_params), or set AWS_REGION_NAME, AWS_REGION "
+            "or AWS_DEFAULT_REGION, or a region in your AWS profile"
+        )
+    return validate_region(region)
+
+
+def _deref(value: str) -> str:
+    # LiteLLM configs write secrets as "os.environ/NAME"; resolve those the same way.
+    if value.startswith(_ENV_REF):
+        name = value[len(_ENV_REF) :]
+        resolved = os.environ.get(name)
+        if not resolved:
+            raise CredentialsError(f"environment variable {name} referenced by the config is unset")
+        return resolved
+    return value
+
+
+def load_default_credentials(profile: str | None = None) -> Credentials | None:
+    """botocore's default chain (env, shared files, SSO, container, instance profile)."""
+    return botocore.session.Session(profile=profile).get_credentials()
+
+
+def _base_credentials(spec: CredentialSpec) -> Credentials:
+    if spec.aws_access_key_id or spec.aws_secret_access_key:
+        if not (spec.aws_access_key_id and spec.aws_secret_access_key):
+            raise ConfigurationError(
+                "aws_access_key_id and aws_secret_access_key must be given together"
+            )
+        token = _deref(spec.aws_session_token) if spec.aws_session_token else None
+        return Credentials(
+            _deref(spec.aws_access_key_id), _deref(spec.aws_secret_access_key), token
+        )
+    try:
+        creds = load_default_credentials(spec.aws_profile_name)
+    except Exception as exc:  # botocore raises ProfileNotFound and friends
+        raise CredentialsError(
+            f"could not load AWS credentials ({type(exc).__name__}); check aws_profile_name "
+            "and your AWS config files"
+        ) from None
+    if creds is None:
+        raise CredentialsError(
+            "no AWS credentials found for sagemaker_openai; set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or pass aws_access_key_id/"
+            "aws_secret_access_key, aws_profile_name or aws_role_name"
+        )
+    return creds
+
+
+def _role_arn(role: str) -> str:
+    if role.startswith("arn:"):
+        return role
+    raise ConfigurationError(
+        f"aws_role_name must be a role ARN like 'arn:aws:iam::123456789012:role/NAME', got {role!r}"
+    )
+
+
+def _client_creator(spec: CredentialSpec, region: str) -> Any:
+    session = botocore.session.Session()
+
+    def create(service: str, **kwargs: Any) -> Any:
+        if spec.aws_sts_endpoint:
+            kwargs.setdefault("endpoint_url", spec.aws_sts_endpoint)
+        kwargs.setdefault("region_name", region)
+        return session.create_client(service, **kwargs)
+
+    return create
+
+
+def load_credentials(spec: CredentialSpec, region: str) -> Credentials:
+    """Build botocore credentials for ``spec``; refreshable ones renew themselves.
+
+    May do network I/O (STS) for roles, so async callers must run it off the event loop.
+    """
+    if not spec.aws_role_name:
+        return _base_credentials(spec)
+    role_arn = _role_arn(spec.aws_role_name)
+    extra: dict[str, Any] = {"RoleSessionName": spec.aws_session_name or "litellm-sagemaker-openai"}
+    if spec.aws_web_identity_token:
+        identity_token = spec.aws_web_identity_token
+
+        def load_identity_token() -> str:
+            value = _deref(identity_token)
+            # A path (as in AWS_WEB_IDENTITY_TOKEN_FILE) is re-read on every refresh.
+            if os.path.isfile(value):
+                with open(value, encoding="utf-8") as handle:
+                    return handle.read().strip()
+            return value
+
+        fetcher: Any = AssumeRoleWithWebIdentityCredentialFetcher(
+            _client_creator(spec, region), load_identity_token, role_arn, extra_args=extra
+        )
+        method = "assume-role-with-web-identity"
+    else:
+        if spec.aws_external_id:
+            extra["ExternalId"] = _deref(spec.aws_external_id)
+        fetcher = AssumeRoleCredentialFetcher(
+            _client_creator(spec, region), _base_credentials(spec), role_arn, extra_args=extra
+        )
+        method = "assume-role"
+    return DeferredRefreshableCredentials(refresh_using=fetcher.fetch_credentials, method=method)
+
+
+def credential_expiry(credentials: Credentials) -> datetime | None:
+    """When refreshable credentials expire (None for static keys)."""
+    expiry = getattr(credentials, "_expiry_time", None)
+    return expiry if isinstance(expiry, datetime) else None

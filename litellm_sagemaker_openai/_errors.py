@@ -1,0 +1,183 @@
+"""Map what the route returns to LiteLLM's exception classes, in one table.
+
+* HTTP status (after unwrapping SageMaker's 424 ModelError to the container's own status)
+  -> ``STATUS_ERRORS``; then two message-based refinements:
+  + context-length wording       -> ContextWindowExceededError
+  + ThrottlingException          -> RateLimitError (AWS sends it with 400 too)
+* httpx transport failures     -> Timeout / APIConnectionError  (``TRANSPORT_ERRORS``)
+* our own configuration errors -> BadRequestError that is also a ConfigurationError
+
+Every exception is built with keyword arguments: LiteLLM's classes disagree on the order.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Final
+
+import httpx
+from litellm.exceptions import (
+    APIConnectionError,
+    APIError,
+    AuthenticationError,
+    BadGatewayError,
+    BadRequestError,
+    ContextWindowExceededError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServiceUnavailableError,
+    Timeout,
+    UnprocessableEntityError,
+)
+
+from ._exceptions import ConfigurationError, CredentialsError, StreamError
+from ._redact import redact
+from ._routing import PROVIDER, ModelRef
+
+STATUS_ERRORS: Final[dict[int, type[Exception]]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    408: Timeout,
+    413: BadRequestError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+    500: InternalServerError,
+    502: BadGatewayError,
+    503: ServiceUnavailableError,
+    504: Timeout,
+}
+TRANSPORT_ERRORS: Final[tuple[tuple[type[Exception], type[Exception]], ...]] = (
+    (httpx.TimeoutException, Timeout),
+    (httpx.TransportError, APIConnectionError),
+)
+_CONTEXT_RE: Final = re.compile(
+    r"context length|context window|maximum context|too many tokens|prompt is too long|"
+    r"input is too long|exceeds? the (?:model'?s? )?(?:max(?:imum)? )?(?:context|token)",
+    re.IGNORECASE,
+)
+_MAX_MESSAGE: Final = 600
+IAM_HINT: Final = (
+    'the identity that signed the token needs sagemaker:CallWithBearerToken (Resource "*") '
+    "and sagemaker:InvokeEndpoint on arn:aws:sagemaker:{region}:<account>:endpoint/{endpoint}"
+)
+
+
+class SageMakerConfigurationError(BadRequestError, ConfigurationError):  # type: ignore[misc]
+    """A configuration error raised through LiteLLM: catch either base class."""
+
+
+class SageMakerCredentialsError(AuthenticationError, CredentialsError):  # type: ignore[misc]
+    """Credentials could not be loaded; raised through LiteLLM as an AuthenticationError."""
+
+
+class SageMakerStreamError(BadGatewayError, StreamError):
+    """The container's response is not an OpenAI SSE stream."""
+
+
+def _body_fields(body: bytes) -> dict[str, Any]:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _message(fields: dict[str, Any], body: bytes) -> str:
+    error = fields.get("error")
+    if isinstance(error, dict) and error.get("message"):
+        return str(error["message"])
+    for key in ("OriginalMessage", "message", "Message", "detail"):
+        if fields.get(key):
+            return str(fields[key])
+    return body.decode("utf-8", "replace").strip() or "(empty body)"
+
+
+def _unwrap_424(fields: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    # InvokeEndpoint-style ModelError: the container's status and body ride inside a 424.
+    original = fields.get("OriginalStatusCode")
+    if isinstance(original, int) and 100 <= original <= 599:
+        inner = fields.get("OriginalMessage")
+        inner_fields = _body_fields(inner.encode()) if isinstance(inner, str) else {}
+        return original, inner_fields or fields
+    return 424, fields
+
+
+def error_for_status(
+    status: int,
+    body: bytes,
+    *,
+    ref: ModelRef,
+    region: str,
+    response: httpx.Response | None = None,
+) -> Exception:
+    """Build the LiteLLM exception for an error response from the route or container."""
+    fields = _body_fields(body)
+    if status == 424:
+        status, fields = _unwrap_424(fields)
+    text = redact(_message(fields, body))[:_MAX_MESSAGE]
+    kind = " ".join(
+        str(v) for v in (fields.get("__type"), fields.get("code"), fields.get("type")) if v
+    )
+    if response is not None and response.headers.get("x-amzn-errortype"):
+        kind += " " + response.headers["x-amzn-errortype"]
+    model = f"{PROVIDER}/{ref.endpoint}" + (
+        f"/{ref.inference_component}" if ref.inference_component else ""
+    )
+    if status == 401:
+        text += (
+            f" (SageMaker refused the bearer token for region {region}; check the machine clock "
+            "and the AWS credentials, or pass a fresh api_key)"
+        )
+    elif status == 403:
+        text += f" ({IAM_HINT.format(region=region, endpoint=ref.endpoint)})"
+    elif status == 404:
+        text += f" ({ref.describe()} was not found in {region}; check the name and the region)"
+    if "ThrottlingException" in kind or status == 429:
+        cls: type[Exception] = RateLimitError
+    elif status in (400, 413, 422) and _CONTEXT_RE.search(text):
+        cls = ContextWindowExceededError
+    else:
+        cls = STATUS_ERRORS.get(status) or (
+            BadRequestError if 400 <= status < 500 else InternalServerError
+        )
+    return build_error(cls, text, model=model, status=status, response=response)
+
+
+def build_error(
+    cls: type[Exception],
+    message: str,
+    *,
+    model: str,
+    status: int = 500,
+    response: httpx.Response | None = None,
+    request: httpx.Request | None = None,
+) -> Exception:
+    """Instantiate a LiteLLM exception class with the arguments that class accepts."""
+    common: dict[str, Any] = {"message": message, "model": model, "llm_provider": PROVIDER}
+    if cls is Timeout:
+        return Timeout(**common, exception_status_code=status)
+    if cls is APIConnectionError:
+        return APIConnectionError(**common, request=request)
+    if cls is APIError:
+        return APIError(**common, status_code=status, request=request)
+    if response is None:
+        req = request or httpx.Request("POST", "https://runtime.sagemaker.invalid")
+        response = httpx.Response(status, request=req)
+    factory: Any = cls  # every remaining class takes (message, model, llm_provider, response)
+    return factory(**common, response=response)  # type: ignore[no-any-return]
+
+
+def error_for_transport(exc: Exception, *, model: str, url: str) -> Exception:
+    """Map an httpx transport failure; the URL carries no secret, the token is a header."""
+    for source, target in TRANSPORT_ERRORS:
+        if isinstance(exc, source):
+            what = "timed out" if target is Timeout else "failed"
+            message = f"request to {url} {what}: {type(exc).__name__}: {redact(str(exc))}"
+            request = getattr(exc, "_request", None)
+            return build_error(target, message, model=model, status=408, request=request)
+    return exc

@@ -1,0 +1,151 @@
+"""Build one route call from what LiteLLM hands a CustomLLM: URL, body, headers, auth.
+
+Everything here is pure and runs before any I/O, so every configuration error surfaces
+before a socket opens.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import httpx
+
+from ._credentials import CredentialSpec, resolve_region
+from ._exceptions import ConfigurationError
+from ._redact import register_secret
+from ._routing import PROVIDER, ModelRef, build_url, parse_model
+from ._token import TOKEN_PREFIX
+
+# LiteLLM copies these into optional_params (aws_* because the provider name starts with
+# "sagemaker"; max_retries from the Router); none of them is an OpenAI parameter, and the
+# aws_* ones are secrets, so they never reach the container.
+INTERNAL_KEYS: Final = frozenset(
+    {
+        "api_base",
+        "api_key",
+        "api_version",
+        "container_model",
+        "custom_llm_provider",
+        "extra_body",
+        "extra_headers",
+        "headers",
+        "hf_model_name",
+        "max_retries",
+        "model_id",
+        "num_retries",
+        "region_name",
+        "sagemaker_base_url",
+        "stream",
+        "timeout",
+        "token_expiry",
+    }
+)
+INTERNAL_PREFIXES: Final = ("aws_", "litellm_", "mock_")
+DEFAULT_TIMEOUT: Final = 600.0
+
+
+@dataclass(frozen=True)
+class Call:
+    """Everything needed to send one request; the token is looked up at send time."""
+
+    ref: ModelRef
+    region: str
+    url: str
+    body: dict[str, Any] = field(repr=False)
+    headers: dict[str, str]
+    timeout: httpx.Timeout
+    stream: bool
+    spec: CredentialSpec | None = None  # None when the caller passed a pre-minted token
+    static_token: str | None = field(default=None, repr=False)
+
+    @property
+    def model(self) -> str:
+        """The model string as LiteLLM users wrote it, for exception messages."""
+        tail = f"/{self.ref.inference_component}" if self.ref.inference_component else ""
+        return f"{PROVIDER}/{self.ref.endpoint}{tail}"
+
+
+def build_body(
+    messages: list[Any], optional_params: dict[str, Any], *, stream: bool, container_model: str
+) -> dict[str, Any]:
+    """The JSON body for the container: OpenAI params as given, LiteLLM internals removed."""
+    body: dict[str, Any] = {"model": container_model, "messages": messages}
+    for key, value in optional_params.items():
+        if key in INTERNAL_KEYS or key.startswith(INTERNAL_PREFIXES):
+            continue
+        body[key] = value
+    extra = optional_params.get("extra_body")
+    if isinstance(extra, dict):
+        body.update({k: v for k, v in extra.items() if not k.startswith(INTERNAL_PREFIXES)})
+    if stream:
+        body["stream"] = True
+        # Always ask for usage: without it LiteLLM re-counts tokens locally and the cost is
+        # wrong. LiteLLM hides the usage chunk from callers who did not ask for it.
+        options = body.get("stream_options")
+        body["stream_options"] = {
+            **(options if isinstance(options, dict) else {}),
+            "include_usage": True,
+        }
+    else:
+        body.pop("stream_options", None)
+    return body
+
+
+def _timeout(value: Any) -> httpx.Timeout:
+    if isinstance(value, httpx.Timeout):
+        return value
+    seconds = float(value) if value is not None else DEFAULT_TIMEOUT
+    return httpx.Timeout(seconds, connect=min(seconds, 30.0))
+
+
+def prepare(
+    model: str,
+    messages: list[Any],
+    *,
+    optional_params: dict[str, Any],
+    litellm_params: dict[str, Any] | None,
+    api_base: str | None,
+    api_key: str | None,
+    headers: dict[str, str] | None,
+    timeout: Any,
+    stream: bool,
+) -> Call:
+    """Validate and assemble a :class:`Call`. Raises ConfigurationError before any I/O."""
+    params = {**(litellm_params or {}), **optional_params}
+    ref = parse_model(model, params.get("model_id"))
+    spec = CredentialSpec.from_params(params)
+    region = resolve_region(params.get("aws_region_name"), spec.aws_profile_name)
+    static_token = None
+    if api_key:
+        if not api_key.startswith(TOKEN_PREFIX):
+            raise ConfigurationError(
+                f"api_key for {PROVIDER} must be a pre-minted '{TOKEN_PREFIX}...' bearer token; "
+                "omit it to mint tokens from your AWS credentials"
+            )
+        static_token = api_key
+        register_secret(api_key)
+    register_secret(spec.aws_secret_access_key, spec.aws_session_token)
+    container_model = params.get("container_model")
+    body = build_body(
+        messages,
+        optional_params,
+        stream=stream,
+        container_model="" if container_model is None else str(container_model),
+    )
+    out_headers = {
+        k: v for k, v in (headers or {}).items() if k.lower() not in ("authorization", "host")
+    }
+    out_headers["Accept"] = "text/event-stream" if stream else "application/json"
+    return Call(
+        ref=ref,
+        region=region,
+        url=build_url(ref, region, api_base or os.environ.get("SAGEMAKER_OPENAI_API_BASE")),
+        body=body,
+        headers=out_headers,
+        timeout=_timeout(timeout),
+        stream=stream,
+        spec=None if static_token else spec,
+        static_token=static_token,
+    )

@@ -1,0 +1,121 @@
+"""Parse ``sagemaker_openai/<endpoint>[/<inference-component>]`` and build the route URL.
+
+Names are validated against SageMaker's own naming rule before any I/O, so nothing a caller
+types can escape the path (``..``, ``/``, ``?``, spaces) or reach an unintended host.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import urlsplit
+
+from ._credentials import validate_region
+from ._exceptions import ConfigurationError
+
+PROVIDER: Final = "sagemaker_openai"
+# SageMaker's rule for EndpointName and InferenceComponentName (CreateEndpoint API reference).
+NAME_RE: Final = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+ROUTE_SUFFIX: Final = "openai/v1/chat/completions"
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """Which endpoint, and optionally which inference component, a call goes to."""
+
+    endpoint: str
+    inference_component: str | None = None
+
+    @property
+    def path(self) -> str:
+        """The route path, from ``/endpoints`` on."""
+        if self.inference_component:
+            return (
+                f"/endpoints/{self.endpoint}/inference-components/"
+                f"{self.inference_component}/{ROUTE_SUFFIX}"
+            )
+        return f"/endpoints/{self.endpoint}/{ROUTE_SUFFIX}"
+
+    def describe(self) -> str:
+        """Human-readable target, for error messages."""
+        if self.inference_component:
+            return f"endpoint {self.endpoint!r}, inference component {self.inference_component!r}"
+        return f"endpoint {self.endpoint!r}"
+
+
+def _check_name(kind: str, name: str, model: str) -> str:
+    if not NAME_RE.match(name):
+        raise ConfigurationError(
+            f"invalid SageMaker {kind} name {name!r} in model {model!r}: names are 1-63 letters, "
+            "digits and hyphens, starting and ending with a letter or digit; use "
+            f"'{PROVIDER}/<endpoint>' or '{PROVIDER}/<endpoint>/<inference-component>'"
+        )
+    return name
+
+
+def parse_model(model: str, model_id: str | None = None) -> ModelRef:
+    """Parse a model string into a :class:`ModelRef`.
+
+    Args:
+        model: ``<endpoint>``, ``<endpoint>/<component>``, or either with the
+            ``sagemaker_openai/`` prefix.
+        model_id: inference component, as LiteLLM's sagemaker docs name it; an alias for
+            the second part of ``model``.
+
+    Raises:
+        ConfigurationError: a name breaks SageMaker's naming rule, a part is empty, there
+            are more than two parts, or ``model_id`` contradicts the model string.
+    """
+    rest = model[len(PROVIDER) + 1 :] if model.startswith(PROVIDER + "/") else model
+    parts = rest.split("/")
+    if len(parts) > 2:
+        raise ConfigurationError(
+            f"model {model!r} has {len(parts)} parts; expected '{PROVIDER}/<endpoint>' or "
+            f"'{PROVIDER}/<endpoint>/<inference-component>'"
+        )
+    endpoint = _check_name("endpoint", parts[0], model)
+    component = _check_name("inference component", parts[1], model) if len(parts) == 2 else None
+    if model_id is not None:
+        model_id = _check_name("inference component (model_id)", str(model_id), model)
+        if component is not None and component != model_id:
+            raise ConfigurationError(
+                f"model {model!r} names inference component {component!r} but model_id="
+                f"{model_id!r}; give the component once, in the model string or as model_id"
+            )
+        component = model_id
+    return ModelRef(endpoint, component)
+
+
+def dns_suffix(region: str) -> str:
+    """The partition's DNS suffix: China regions use ``amazonaws.com.cn``."""
+    if region.startswith("cn-"):
+        return "amazonaws.com.cn"
+    if region.startswith("us-isob-"):
+        return "sc2s.sgov.gov"
+    if region.startswith("us-iso-"):
+        return "c2s.ic.gov"
+    return "amazonaws.com"  # commercial and GovCloud (us-gov-*) share it
+
+
+def runtime_base(region: str) -> str:
+    """``https://runtime.sagemaker.<region>.<suffix>`` for a validated region."""
+    validate_region(region)
+    return f"https://runtime.sagemaker.{region}.{dns_suffix(region)}"
+
+
+def build_url(ref: ModelRef, region: str, api_base: str | None = None) -> str:
+    """The full chat-completions URL; ``api_base`` replaces the host (VPC, FIPS or tests).
+
+    ``api_base`` may be a bare origin (``https://vpce-...``) or may already end in
+    ``/endpoints/...``-free path prefix; the route path is appended to it.
+    """
+    if not api_base:
+        return runtime_base(region) + ref.path
+    parts = urlsplit(api_base)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigurationError(
+            f"api_base {api_base!r} must be an http(s) URL like "
+            "'https://runtime.sagemaker.us-east-1.amazonaws.com' with no query or fragment"
+        )
+    return api_base.rstrip("/") + ref.path

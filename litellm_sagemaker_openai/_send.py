@@ -1,0 +1,142 @@
+"""Send a :class:`Call`: bearer auth from the cache, one retry after 401/403, error mapping.
+
+The response is always opened in streaming mode and checked before anything is returned,
+so an error before the first byte raises here, where LiteLLM's Router can retry it and
+fall back, for streams as well as for plain calls.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import httpx
+from litellm.types.utils import ModelResponse
+
+from ._clients import async_client, sync_client
+from ._errors import SageMakerStreamError, build_error, error_for_status, error_for_transport
+from ._request import Call
+from ._tokens import TokenCache
+
+AUTH_RETRY_STATUSES: Final = frozenset({401, 403})
+TOKENS: Final = TokenCache()  # process-wide: 1,000 calls with the same credentials mint once
+
+
+def _request(call: Call, token: str, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
+    headers = {**call.headers, "Authorization": f"Bearer {token}"}
+    return client.build_request(
+        "POST", call.url, json=call.body, headers=headers, timeout=call.timeout
+    )
+
+
+def _token(call: Call) -> str:
+    return call.static_token or TOKENS.get(call.spec or _no_spec(), call.region)
+
+
+def _no_spec() -> Any:
+    raise AssertionError("a Call has either a static token or a credential spec")
+
+
+def _retry_auth(call: Call, response: httpx.Response, token: str, attempt: int) -> bool:
+    # A cached token can be refused after a clock jump or a credential rotation: mint a
+    # fresh one once. A caller's pre-minted token is theirs to renew, so it is not retried.
+    if attempt or response.status_code not in AUTH_RETRY_STATUSES or call.spec is None:
+        return False
+    TOKENS.invalidate(call.spec, call.region, token)
+    return True
+
+
+def open_sync(call: Call) -> httpx.Response:
+    """Send and return an open, successful (2xx) response. Raises LiteLLM exceptions."""
+    client = sync_client()
+    for attempt in (0, 1):
+        token = _token(call)
+        try:
+            response = client.send(_request(call, token, client), stream=True)
+        except httpx.TransportError as exc:
+            raise error_for_transport(exc, model=call.model, url=call.url) from None
+        if response.status_code < 400:
+            return response
+        try:
+            body = response.read()
+        except httpx.TransportError as exc:
+            raise error_for_transport(exc, model=call.model, url=call.url) from None
+        finally:
+            response.close()
+        if not _retry_auth(call, response, token, attempt):
+            break
+    raise error_for_status(
+        response.status_code, body, ref=call.ref, region=call.region, response=response
+    )
+
+
+async def open_async(call: Call) -> httpx.Response:
+    """Async twin of :func:`open_sync`; must run on the loop that will read the stream."""
+    client = async_client()
+    for attempt in (0, 1):
+        token = call.static_token or await TOKENS.aget(call.spec or _no_spec(), call.region)
+        try:
+            response = await client.send(_request(call, token, client), stream=True)
+        except httpx.TransportError as exc:
+            raise error_for_transport(exc, model=call.model, url=call.url) from None
+        if response.status_code < 400:
+            return response
+        try:
+            body = await response.aread()
+        except httpx.TransportError as exc:
+            raise error_for_transport(exc, model=call.model, url=call.url) from None
+        finally:
+            await response.aclose()
+        if not _retry_auth(call, response, token, attempt):
+            break
+    raise error_for_status(
+        response.status_code, body, ref=call.ref, region=call.region, response=response
+    )
+
+
+def parse_completion(call: Call, response: httpx.Response, body: bytes) -> ModelResponse:
+    """A non-stream body -> ModelResponse, keeping every field the container sent."""
+    import json
+
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or "choices" not in data:
+        kind = response.headers.get("content-type", "no content type")
+        raise build_error(
+            SageMakerStreamError,
+            f"the container answered a non-stream request with {kind} that is not a chat "
+            f"completion: {body[:120]!r}",
+            model=call.model,
+            status=502,
+        )
+    for choice in data["choices"]:
+        message = choice.get("message") or {}
+        # vLLM >= 0.16 names it "reasoning"; LiteLLM only maps that for deltas, not messages.
+        if "reasoning" in message and "reasoning_content" not in message:
+            message["reasoning_content"] = message.pop("reasoning")
+    return ModelResponse(**data)
+
+
+def complete_sync(call: Call) -> ModelResponse:
+    """A whole non-stream call."""
+    response = open_sync(call)
+    try:
+        body = response.read()
+    except httpx.TransportError as exc:
+        raise error_for_transport(exc, model=call.model, url=call.url) from None
+    finally:
+        response.close()
+    return parse_completion(call, response, body)
+
+
+async def complete_async(call: Call) -> ModelResponse:
+    """Async twin of :func:`complete_sync`."""
+    response = await open_async(call)
+    try:
+        body = await response.aread()
+    except httpx.TransportError as exc:
+        raise error_for_transport(exc, model=call.model, url=call.url) from None
+    finally:
+        await response.aclose()
+    return parse_completion(call, response, body)

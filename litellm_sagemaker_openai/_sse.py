@@ -1,0 +1,124 @@
+"""One incremental SSE decoder (bytes -> ``data`` payloads) shared by the sync and async paths.
+
+Follows the WHATWG event-stream rules that matter for chat streams
+(https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation):
+lines end in CRLF, LF or CR (a CRLF may be split across network reads), a leading BOM is
+dropped, ``:`` lines are comments, ``data`` lines join with LF, and a blank line dispatches
+only when data was buffered, so ``event: ping`` keep-alives never surface as empty events.
+``[DONE]`` is handled here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from typing import Final
+
+from ._exceptions import StreamError
+
+DONE: Final = "[DONE]"
+# SageMaker caps a response payload at 6 MiB, so no legitimate event is larger than this;
+# the cap keeps a container that never sends a newline from growing our buffer without bound.
+MAX_EVENT_CHARS: Final = 8 * 1024 * 1024
+_LINE_END: Final = re.compile(r"\r\n|\r|\n")
+
+
+class SSEDecoder:
+    """Feed raw bytes in network-sized pieces; get back complete ``data`` payloads."""
+
+    __slots__ = ("_data", "_data_len", "_max", "_pending", "_started", "_utf8", "done")
+
+    def __init__(self, max_event_chars: int = MAX_EVENT_CHARS) -> None:
+        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        self._pending = ""  # an unterminated line, carried to the next feed
+        self._data: list[str] = []
+        self._data_len = 0
+        self._max = max_event_chars
+        self._started = False
+        self.done = False  # set once ``data: [DONE]`` arrives
+
+    def feed(self, chunk: bytes) -> list[str]:
+        """Decode ``chunk`` and return the payloads of every event it completes."""
+        try:
+            text = self._utf8.decode(chunk)
+        except UnicodeDecodeError as exc:
+            raise StreamError(f"the stream is not valid UTF-8 ({exc.reason})") from None
+        if not self._started and text:
+            self._started = True
+            if text[0] == "\ufeff":
+                text = text[1:]
+        text = self._pending + text
+        # A trailing CR may be the first half of a CRLF split across reads: keep it back.
+        hold = text.endswith("\r")
+        lines = _LINE_END.split(text[:-1] if hold else text)
+        self._pending = lines.pop() + ("\r" if hold else "")
+        if len(self._pending) > self._max:
+            raise StreamError(
+                f"an SSE line exceeded {self._max} characters without a line break; "
+                "the container is not sending server-sent events"
+            )
+        out: list[str] = []
+        for line in lines:
+            self._line(line, out)
+        return out
+
+    def close(self) -> list[str]:
+        """Flush at end of stream. Per the spec an event not ended by a blank line is dropped."""
+        out: list[str] = []
+        rest = self._pending + self._utf8.decode(b"", final=True)
+        self._pending = ""
+        if rest:
+            for line in _LINE_END.split(rest.rstrip("\r")):
+                self._line(line, out)
+        return out
+
+    def _line(self, line: str, out: list[str]) -> None:
+        if self.done:
+            return
+        if not line:
+            if self._data:
+                payload = "\n".join(self._data)
+                self._data.clear()
+                self._data_len = 0
+                if payload == DONE:
+                    self.done = True
+                else:
+                    out.append(payload)
+            return
+        if line[0] == ":":
+            return
+        name, sep, value = line.partition(":")
+        if name == "data":
+            value = value[1:] if value[:1] == " " else value
+            self._data_len += len(value)
+            if self._data_len > self._max:
+                raise StreamError(f"an SSE event exceeded {self._max} characters")
+            self._data.append(value)
+        elif not sep and line[0] in "{[":
+            raise StreamError(
+                "the container streamed JSON lines (LMI-style 'application/jsonlines') instead "
+                "of server-sent events; configure it to emit OpenAI SSE ('data: {...}' events) "
+                "on /v1/chat/completions"
+            )
+        # event:, id:, retry: and unknown fields carry nothing a chat client needs.
+
+
+def iter_sse(chunks: Iterable[bytes], decoder: SSEDecoder) -> Iterator[str]:
+    """Yield payloads from a sync byte iterator until ``[DONE]`` or the end of the stream."""
+    for chunk in chunks:
+        yield from decoder.feed(chunk)
+        if decoder.done:
+            return
+    yield from decoder.close()
+
+
+async def aiter_sse(chunks: AsyncIterable[bytes], decoder: SSEDecoder) -> AsyncIterator[str]:
+    """Async twin of :func:`iter_sse`, over the same decoder."""
+    async for chunk in chunks:
+        for payload in decoder.feed(chunk):
+            yield payload
+        if decoder.done:
+            return
+    for payload in decoder.close():
+        yield payload

@@ -1,0 +1,140 @@
+"""Turn the container's SSE payloads into LiteLLM stream chunks without losing fields.
+
+"Pattern E" (shared/research/litellm_mechanics.md §3): every chunk that has choices becomes a
+``ModelResponseStream`` built from the JSON as is, which keeps tool-call ids and argument
+deltas, ``reasoning_content``, logprobs, ``id`` and ``system_fingerprint``. The container's
+usage is held back and sent last as one ``GenericStreamingChunk`` carrying the real
+``finish_reason``, which is the only shape LiteLLM accepts after a finish and the one that
+makes the logged cost use the container's token counts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+from litellm.types.utils import GenericStreamingChunk, ModelResponseStream
+
+from ._errors import (
+    SageMakerStreamError,
+    build_error,
+    error_for_status,
+    error_for_transport,
+)
+from ._exceptions import StreamError
+from ._request import Call
+from ._sse import SSEDecoder, aiter_sse, iter_sse
+
+Chunk = ModelResponseStream | GenericStreamingChunk
+
+
+class ChunkConverter:
+    """Stateful per-stream conversion; shared by the sync and async iterators."""
+
+    __slots__ = ("_call", "finish_reason", "usage")
+
+    def __init__(self, call: Call) -> None:
+        self._call = call
+        self.finish_reason: str | None = None
+        self.usage: dict[str, Any] | None = None
+
+    def convert(self, payload: str) -> ModelResponseStream | None:
+        """One SSE payload -> a chunk for LiteLLM (or None when it only carried usage)."""
+        try:
+            data = json.loads(payload)
+        except ValueError:
+            raise StreamError(
+                f"the container sent an SSE event that is not JSON: {payload[:120]!r}"
+            ) from None
+        if not isinstance(data, dict):
+            raise StreamError(
+                f"the container sent an SSE event that is not an object: {payload[:120]!r}"
+            )
+        if data.get("error"):
+            error = data["error"]
+            code = error.get("code") if isinstance(error, dict) else None
+            status = code if isinstance(code, int) and 400 <= code <= 599 else 500
+            raise error_for_status(
+                status, payload.encode(), ref=self._call.ref, region=self._call.region
+            )
+        usage = data.pop("usage", None)
+        if usage:
+            # With continuous usage stats every chunk carries a running total: keep the last.
+            self.usage = usage
+        choices = data.get("choices")
+        if not choices:
+            return None
+        for choice in choices:
+            if choice.get("finish_reason"):
+                self.finish_reason = choice["finish_reason"]
+        return ModelResponseStream(**data)
+
+    def final(self) -> GenericStreamingChunk | None:
+        """The usage chunk to send after the last content chunk, if the container gave usage."""
+        if self.usage is None:
+            return None
+        return GenericStreamingChunk(
+            text="",
+            tool_use=None,
+            is_finished=True,
+            finish_reason=self.finish_reason or "stop",
+            usage=self.usage,  # type: ignore[typeddict-item]
+            index=0,
+        )
+
+    def check_complete(self, decoder: SSEDecoder) -> None:
+        """A stream that ends with neither ``[DONE]`` nor a finish_reason was cut short."""
+        if not decoder.done and self.finish_reason is None:
+            raise build_error(
+                SageMakerStreamError,
+                "the stream ended before [DONE] and before any finish_reason: the container or "
+                "the connection closed mid-answer, so the reply is incomplete",
+                model=self._call.model,
+                status=502,
+            )
+
+
+def _wrap(exc: Exception, call: Call) -> Exception:
+    if isinstance(exc, StreamError) and not isinstance(exc, SageMakerStreamError):
+        return build_error(SageMakerStreamError, str(exc), model=call.model, status=502)
+    if isinstance(exc, httpx.TransportError):
+        return error_for_transport(exc, model=call.model, url=call.url)
+    return exc
+
+
+def iter_chunks(response: httpx.Response, call: Call) -> Iterator[Chunk]:
+    """Sync stream of LiteLLM chunks over an open response; always closes it."""
+    converter, decoder = ChunkConverter(call), SSEDecoder()
+    try:
+        for payload in iter_sse(response.iter_raw(), decoder):
+            chunk = converter.convert(payload)
+            if chunk is not None:
+                yield chunk
+        converter.check_complete(decoder)
+    except (StreamError, httpx.TransportError) as exc:
+        raise _wrap(exc, call) from None
+    finally:
+        response.close()
+    final = converter.final()
+    if final is not None:
+        yield final
+
+
+async def aiter_chunks(response: httpx.Response, call: Call) -> AsyncIterator[Chunk]:
+    """Async twin of :func:`iter_chunks`."""
+    converter, decoder = ChunkConverter(call), SSEDecoder()
+    try:
+        async for payload in aiter_sse(response.aiter_raw(), decoder):
+            chunk = converter.convert(payload)
+            if chunk is not None:
+                yield chunk
+        converter.check_complete(decoder)
+    except (StreamError, httpx.TransportError) as exc:
+        raise _wrap(exc, call) from None
+    finally:
+        await response.aclose()
+    final = converter.final()
+    if final is not None:
+        yield final

@@ -62,7 +62,7 @@ class CredentialSpec:
 
 def validate_region(region: str) -> str:
     """Return ``region`` if it is shaped like an AWS region id, else raise ConfigurationError."""
-    if not _REGION_RE.match(region):
+    if not _REGION_RE.fullmatch(region):
         raise ConfigurationError(
             f"invalid AWS region {region!r}; expected an id like 'us-east-1' "
             "(set aws_region_name= or AWS_REGION_NAME)"

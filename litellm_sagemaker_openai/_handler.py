@@ -55,13 +55,38 @@ def install_loop_capture() -> None:
         litellm.callbacks.append(LOOP_CAPTURE)
 
 
-def _prepare(stream: bool, **kwargs: Any) -> Call:
+def _call(
+    stream: bool,
+    model: str,
+    messages: list[Any],
+    api_base: str | None,
+    api_key: str | None,
+    logging_obj: Any,
+    optional_params: dict[str, Any],
+    litellm_params: dict[str, Any] | None,
+    headers: dict[str, str] | None,
+    timeout: float | httpx.Timeout | None,
+) -> Call:
+    # LiteLLM keeps the OpenAI ``user`` field only on its logging object for custom providers.
+    user = getattr(logging_obj, "user", None)
+    if isinstance(user, str) and "user" not in optional_params:
+        optional_params = {**optional_params, "user": user}
     try:
-        return prepare(stream=stream, **kwargs)
+        call = prepare(
+            model,
+            messages,
+            optional_params=optional_params,
+            litellm_params=litellm_params,
+            api_base=api_base,
+            api_key=api_key,
+            headers=headers,
+            timeout=timeout,
+            stream=stream,
+        )
     except ConfigurationError as exc:
-        raise build_error(
-            SageMakerConfigurationError, str(exc), model=kwargs["model"], status=400
-        ) from None
+        raise build_error(SageMakerConfigurationError, str(exc), model=model, status=400) from None
+    _log_pre_call(logging_obj, call, messages)
+    return call
 
 
 def _guard(call: Call, opener: Callable[[], Any]) -> Any:
@@ -75,28 +100,6 @@ def _guard(call: Call, opener: Callable[[], Any]) -> Any:
         raise build_error(
             SageMakerConfigurationError, str(exc), model=call.model, status=400
         ) from None
-
-
-def _args(
-    model: str,
-    messages: list[Any],
-    api_base: str | None,
-    api_key: str | None,
-    optional_params: dict[str, Any],
-    litellm_params: dict[str, Any] | None,
-    headers: dict[str, str] | None,
-    timeout: float | httpx.Timeout | None,
-) -> dict[str, Any]:
-    return {
-        "model": model,
-        "messages": messages,
-        "api_base": api_base,
-        "api_key": api_key,
-        "optional_params": optional_params,
-        "litellm_params": litellm_params,
-        "headers": headers,
-        "timeout": timeout,
-    }
 
 
 class SageMakerOpenAI(CustomLLM):
@@ -124,20 +127,18 @@ class SageMakerOpenAI(CustomLLM):
         timeout: float | httpx.Timeout | None = None,
         client: Any = None,
     ) -> ModelResponse:
-        call = _prepare(
+        call = _call(
             False,
-            **_args(
-                model,
-                messages,
-                api_base,
-                api_key,
-                optional_params,
-                litellm_params,
-                headers,
-                timeout,
-            ),
+            model,
+            messages,
+            api_base,
+            api_key,
+            logging_obj,
+            optional_params,
+            litellm_params,
+            headers,
+            timeout,
         )
-        _log_pre_call(logging_obj, call, messages)
         return _guard(call, lambda: complete_sync(call))  # type: ignore[no-any-return]
 
     async def acompletion(
@@ -159,20 +160,18 @@ class SageMakerOpenAI(CustomLLM):
         timeout: float | httpx.Timeout | None = None,
         client: Any = None,
     ) -> ModelResponse:
-        call = _prepare(
+        call = _call(
             False,
-            **_args(
-                model,
-                messages,
-                api_base,
-                api_key,
-                optional_params,
-                litellm_params,
-                headers,
-                timeout,
-            ),
+            model,
+            messages,
+            api_base,
+            api_key,
+            logging_obj,
+            optional_params,
+            litellm_params,
+            headers,
+            timeout,
         )
-        _log_pre_call(logging_obj, call, messages)
         try:
             return await complete_async(call)
         except CredentialsError as exc:
@@ -199,20 +198,18 @@ class SageMakerOpenAI(CustomLLM):
         timeout: float | httpx.Timeout | None = None,
         client: Any = None,
     ) -> Iterator[Chunk]:
-        call = _prepare(
+        call = _call(
             True,
-            **_args(
-                model,
-                messages,
-                api_base,
-                api_key,
-                optional_params,
-                litellm_params,
-                headers,
-                timeout,
-            ),
+            model,
+            messages,
+            api_base,
+            api_key,
+            logging_obj,
+            optional_params,
+            litellm_params,
+            headers,
+            timeout,
         )
-        _log_pre_call(logging_obj, call, messages)
         response = _guard(call, lambda: open_sync(call))
         return iter_chunks(response, call)
 
@@ -236,20 +233,18 @@ class SageMakerOpenAI(CustomLLM):
         timeout: float | httpx.Timeout | None = None,
         client: Any = None,
     ) -> AsyncIterator[Chunk]:
-        call = _prepare(
+        call = _call(
             True,
-            **_args(
-                model,
-                messages,
-                api_base,
-                api_key,
-                optional_params,
-                litellm_params,
-                headers,
-                timeout,
-            ),
+            model,
+            messages,
+            api_base,
+            api_key,
+            logging_obj,
+            optional_params,
+            litellm_params,
+            headers,
+            timeout,
         )
-        _log_pre_call(logging_obj, call, messages)
         loop = _caller_loop.get()
         if loop is None or loop.is_closed():
             # The hook was not in litellm.callbacks for this call (e.g. a proxy config that

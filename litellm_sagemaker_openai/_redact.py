@@ -8,6 +8,7 @@ output stays clean. litellm-free.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import OrderedDict
 from typing import Final
@@ -16,6 +17,21 @@ MASK: Final = "***"
 _MAX_SECRETS: Final = 256  # tokens rotate; old ones age out instead of growing forever
 _MIN_SECRET_LEN: Final = 8  # never register short strings that would mask ordinary words
 LITELLM_LOGGERS: Final = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm_sagemaker_openai")
+
+# Patterns catch secrets we were never told about: LiteLLM logs the call's optional_params
+# (which carry aws_* for providers named "sagemaker*") before any provider code runs.
+_PATTERNS: Final = (
+    (re.compile(r"sagemaker-api-key-[A-Za-z0-9+/=]+"), "sagemaker-api-key-" + MASK),
+    (
+        re.compile(
+            r"((?:aws_secret_access_key|aws_session_token|aws_web_identity_token|"
+            r"aws_external_id|api_key|X-Amz-Security-Token|X-Amz-Signature)"
+            r"['\"]?\s*[:=]\s*['\"]?)([^'\"\s,}&]+)",
+            re.IGNORECASE,
+        ),
+        r"\1" + MASK,
+    ),
+)
 
 _lock = threading.Lock()
 _secrets: OrderedDict[str, None] = OrderedDict()
@@ -33,7 +49,9 @@ def register_secret(*values: str | None) -> None:
 
 
 def redact(text: str) -> str:
-    """Replace every registered secret in ``text`` with ``***``."""
+    """Replace every registered secret, and anything shaped like one, with ``***``."""
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
     with _lock:
         found = [s for s in _secrets if s in text]
     for secret in found:

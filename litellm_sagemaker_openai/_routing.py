@@ -45,7 +45,7 @@ class ModelRef:
 
 
 def _check_name(kind: str, name: str, model: str) -> str:
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise ConfigurationError(
             f"invalid SageMaker {kind} name {name!r} in model {model!r}: names are 1-63 letters, "
             "digits and hyphens, starting and ending with a letter or digit; use "

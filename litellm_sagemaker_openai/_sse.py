@@ -88,19 +88,20 @@ class SSEDecoder:
             return
         if line[0] == ":":
             return
-        name, sep, value = line.partition(":")
+        if line[0] in "{[":
+            # No SSE field name starts with a brace: this is a JSON document per line.
+            raise StreamError(
+                "the container streamed JSON lines (LMI-style 'application/jsonlines') instead "
+                "of server-sent events; configure it to emit OpenAI SSE ('data: {...}' events) "
+                "on /v1/chat/completions"
+            )
+        name, _, value = line.partition(":")
         if name == "data":
             value = value[1:] if value[:1] == " " else value
             self._data_len += len(value)
             if self._data_len > self._max:
                 raise StreamError(f"an SSE event exceeded {self._max} characters")
             self._data.append(value)
-        elif not sep and line[0] in "{[":
-            raise StreamError(
-                "the container streamed JSON lines (LMI-style 'application/jsonlines') instead "
-                "of server-sent events; configure it to emit OpenAI SSE ('data: {...}' events) "
-                "on /v1/chat/completions"
-            )
         # event:, id:, retry: and unknown fields carry nothing a chat client needs.
 
 

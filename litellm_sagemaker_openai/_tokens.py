@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from typing import Final
 
 from botocore.credentials import Credentials
@@ -87,9 +87,10 @@ class TokenCache:
             self._entries.pop(key, None)
 
     def clear(self) -> None:
-        """Forget every token and credential object."""
+        """Forget every token and credential object, and reset the mint counter."""
         self._entries.clear()
         self._credentials.clear()
+        self.mints = 0
 
     def _lock_for(self, key: tuple[str, str]) -> threading.Lock:
         lock = self._locks.get(key)
@@ -119,7 +120,3 @@ class TokenCache:
         self.mints += 1
         return token
 
-
-def utc_now() -> datetime:
-    """Current UTC time; a seam for tests that move the clock."""
-    return datetime.now(timezone.utc)

@@ -1,0 +1,53 @@
+"""Suite-wide setup: offline LiteLLM, no real AWS credentials, the provider registered once."""
+
+from __future__ import annotations
+
+import os
+
+# Before any litellm import: otherwise importing litellm fetches the cost map from the internet.
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+# No test may reach instance metadata (169.254.169.254) or read the developer's AWS files.
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+
+from collections.abc import Iterator
+
+import pytest
+
+FAKE_KEY = "AKIAIOSFODNN7EXAMPLE"
+FAKE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+AWS_ENV = (
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_REGION_NAME", "AWS_DEFAULT_REGION",
+    "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_BEARER_TOKEN_BEDROCK",
+    "SAGEMAKER_OPENAI_API_BASE",
+)  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _isolated_aws(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    for name in AWS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    empty = tmp_path_factory.getbasetemp() / "no-aws-files"
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty / "credentials"))
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Fake static credentials and a region in the environment."""
+    env = {"AWS_ACCESS_KEY_ID": FAKE_KEY, "AWS_SECRET_ACCESS_KEY": FAKE_SECRET, "AWS_REGION": "us-east-1"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@pytest.fixture
+def fresh_tokens() -> Iterator[None]:
+    """An empty process-wide token cache before and after the test."""
+    from litellm_sagemaker_openai._credentials import _profile_region
+    from litellm_sagemaker_openai._send import TOKENS
+
+    TOKENS.clear()
+    _profile_region.cache_clear()
+    yield
+    TOKENS.clear()

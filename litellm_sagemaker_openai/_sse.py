@@ -38,12 +38,15 @@ class SSEDecoder:
         self._started = False
         self.done = False  # set once ``data: [DONE]`` arrives
 
-    def feed(self, chunk: bytes) -> list[str]:
-        """Decode ``chunk`` and return the payloads of every event it completes."""
+    def _decode(self, chunk: bytes, final: bool = False) -> str:
         try:
-            text = self._utf8.decode(chunk)
+            return self._utf8.decode(chunk, final)
         except UnicodeDecodeError as exc:
             raise StreamError(f"the stream is not valid UTF-8 ({exc.reason})") from None
+
+    def feed(self, chunk: bytes) -> list[str]:
+        """Decode ``chunk`` and return the payloads of every event it completes."""
+        text = self._decode(chunk)
         if not self._started and text:
             self._started = True
             if text[0] == "\ufeff":
@@ -66,7 +69,7 @@ class SSEDecoder:
     def close(self) -> list[str]:
         """Flush at end of stream. Per the spec an event not ended by a blank line is dropped."""
         out: list[str] = []
-        rest = self._pending + self._utf8.decode(b"", final=True)
+        rest = self._pending + self._decode(b"", final=True)
         self._pending = ""
         if rest:
             for line in _LINE_END.split(rest.rstrip("\r")):

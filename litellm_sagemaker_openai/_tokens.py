@@ -119,4 +119,3 @@ class TokenCache:
         self._entries[key] = _Entry(token, max(now, deadline - margin))
         self.mints += 1
         return token
-

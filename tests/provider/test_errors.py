@@ -37,13 +37,21 @@ CASES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("status", "body", "cls", "needle"), CASES, ids=[f"{c[0]}-{c[2].__name__}" for c in CASES])
-def test_error_table_through_litellm(status: int, body: dict[str, object], cls: type[Exception], needle: str) -> None:
+@pytest.mark.parametrize(
+    ("status", "body", "cls", "needle"), CASES, ids=[f"{c[0]}-{c[2].__name__}" for c in CASES]
+)
+def test_error_table_through_litellm(
+    status: int, body: dict[str, object], cls: type[Exception], needle: str
+) -> None:
     with respx.mock() as mock:
         mock.post(EP_URL).respond(status, json=body)
         with pytest.raises(cls) as info:
-            litellm.completion(model="sagemaker_openai/ep", messages=MESSAGES, num_retries=0, **CREDS)
-    assert type(info.value) is cls or (cls is litellm.BadRequestError and isinstance(info.value, cls))
+            litellm.completion(
+                model="sagemaker_openai/ep", messages=MESSAGES, num_retries=0, **CREDS
+            )
+    assert type(info.value) is cls or (
+        cls is litellm.BadRequestError and isinstance(info.value, cls)
+    )
     assert needle in str(info.value)
 
 
@@ -53,13 +61,17 @@ def test_stream_errors_before_the_first_byte_raise_from_the_call(status: int, sy
     cls = STATUS_ERRORS[status]
 
     async def run() -> None:
-        await litellm.acompletion(model="sagemaker_openai/ep/ic", messages=MESSAGES, stream=True, **CREDS)
+        await litellm.acompletion(
+            model="sagemaker_openai/ep/ic", messages=MESSAGES, stream=True, **CREDS
+        )
 
     with respx.mock() as mock:
         mock.post(IC_URL).respond(status, json={"message": "nope"})
         with pytest.raises(cls):
             if sync:
-                litellm.completion(model="sagemaker_openai/ep/ic", messages=MESSAGES, stream=True, **CREDS)
+                litellm.completion(
+                    model="sagemaker_openai/ep/ic", messages=MESSAGES, stream=True, **CREDS
+                )
             else:
                 asyncio.run(run())
 
@@ -67,7 +79,9 @@ def test_stream_errors_before_the_first_byte_raise_from_the_call(status: int, sy
 def test_403_names_both_iam_actions_and_404_names_the_component() -> None:
     ref = ModelRef("my-ep", "my-ic")
     denied = error_for_status(403, b'{"message":"denied"}', ref=ref, region="eu-west-1")
-    assert "sagemaker:CallWithBearerToken" in str(denied) and "sagemaker:InvokeEndpoint" in str(denied)
+    assert "sagemaker:CallWithBearerToken" in str(denied) and "sagemaker:InvokeEndpoint" in str(
+        denied
+    )
     assert "arn:aws:sagemaker:eu-west-1:<account>:endpoint/my-ep" in str(denied)
     missing = error_for_status(404, b"", ref=ref, region="eu-west-1")
     assert "'my-ep'" in str(missing) and "'my-ic'" in str(missing)
@@ -95,11 +109,15 @@ def test_transport_failures(exc: Exception, cls: type[Exception], stream: bool) 
     with respx.mock() as mock:
         mock.post(EP_URL).mock(side_effect=exc)
         with pytest.raises(cls):
-            litellm.completion(model="sagemaker_openai/ep", messages=MESSAGES, stream=stream, **CREDS)
+            litellm.completion(
+                model="sagemaker_openai/ep", messages=MESSAGES, stream=stream, **CREDS
+            )
 
 
 def test_non_json_success_body_is_a_clear_error() -> None:
     with respx.mock() as mock:
-        mock.post(EP_URL).respond(200, text="<html>oops</html>", headers={"content-type": "text/html"})
+        mock.post(EP_URL).respond(
+            200, text="<html>oops</html>", headers={"content-type": "text/html"}
+        )
         with pytest.raises(litellm.BadGatewayError, match="not a chat completion"):
             litellm.completion(model="sagemaker_openai/ep", messages=MESSAGES, **CREDS)

@@ -25,7 +25,14 @@ def _original(exc: BaseException) -> BaseException:
 
 def _collect(sync: bool, settle: list[Any] | None = None, **kwargs: Any) -> list[Any]:
     """Consume a stream; with ``settle``, wait (on the same loop) until a callback filled it."""
-    args = {"model": "sagemaker_openai/ep", "messages": MESSAGES, "stream": True, **CREDS, **PRICING, **kwargs}
+    args = {
+        "model": "sagemaker_openai/ep",
+        "messages": MESSAGES,
+        "stream": True,
+        **CREDS,
+        **PRICING,
+        **kwargs,
+    }
     if sync:
         chunks = list(litellm.completion(**args))
         for _ in range(100 if settle is not None and not settle else 0):
@@ -98,8 +105,14 @@ def test_usage_is_hidden_unless_asked_but_cost_uses_container_usage(sync: bool) 
 @pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
 def test_cumulative_usage_keeps_only_the_last(sync: bool) -> None:
     events = [
-        {**chunk({"role": "assistant", "content": "a"}), "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6}},
-        {**chunk({"content": "b"}), "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}},
+        {
+            **chunk({"role": "assistant", "content": "a"}),
+            "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6},
+        },
+        {
+            **chunk({"content": "b"}),
+            "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
+        },
         {**chunk({}, "stop"), "usage": None},
         usage_chunk(5, 2),
     ]
@@ -112,20 +125,37 @@ def test_cumulative_usage_keeps_only_the_last(sync: bool) -> None:
 
 @pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
 def test_vllm_reasoning_field_becomes_reasoning_content(sync: bool) -> None:
-    events = [chunk({"role": "assistant", "reasoning": "hmm"}), chunk({"content": "ok"}), chunk({}, "stop")]
+    events = [
+        chunk({"role": "assistant", "reasoning": "hmm"}),
+        chunk({"content": "ok"}),
+        chunk({}, "stop"),
+    ]
     with respx.mock() as mock:
         mock.post(EP_URL).respond(200, content=sse(*events), headers=SSE_HEADERS)
         chunks = _collect(sync)
-    assert "".join(getattr(c.choices[0].delta, "reasoning_content", None) or "" for c in chunks if c.choices) == "hmm"
+    assert (
+        "".join(
+            getattr(c.choices[0].delta, "reasoning_content", None) or ""
+            for c in chunks
+            if c.choices
+        )
+        == "hmm"
+    )
 
 
 def test_nonstream_keeps_fields_and_normalises_reasoning() -> None:
     from provider_support import completion_json
 
-    body = completion_json("hi", reasoning="why", tool_calls=[{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}])
+    body = completion_json(
+        "hi",
+        reasoning="why",
+        tool_calls=[{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
+    )
     with respx.mock() as mock:
         mock.post(EP_URL).respond(200, json=body)
-        response = litellm.completion(model="sagemaker_openai/ep", messages=MESSAGES, **CREDS, **PRICING)
+        response = litellm.completion(
+            model="sagemaker_openai/ep", messages=MESSAGES, **CREDS, **PRICING
+        )
     message = response.choices[0].message
     assert message.content == "hi" and message.reasoning_content == "why"
     assert message.tool_calls[0].id == "c1"
@@ -138,7 +168,9 @@ def test_nonstream_keeps_fields_and_normalises_reasoning() -> None:
 def test_json_lines_stream_is_named_in_the_error(sync: bool) -> None:
     body = b"".join(json.dumps(e).encode() + b"\n" for e in RICH_STREAM[:3])
     with respx.mock() as mock:
-        mock.post(EP_URL).respond(200, content=body, headers={"content-type": "application/jsonlines"})
+        mock.post(EP_URL).respond(
+            200, content=body, headers={"content-type": "application/jsonlines"}
+        )
         with pytest.raises(litellm.ServiceUnavailableError) as info:
             _collect(sync)
     error = _original(info.value)
@@ -148,7 +180,10 @@ def test_json_lines_stream_is_named_in_the_error(sync: bool) -> None:
 
 @pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
 def test_mid_stream_error_frame_raises(sync: bool) -> None:
-    events = [chunk({"role": "assistant", "content": "par"}), {"error": {"message": "engine died", "type": "InternalServerError", "code": 500}}]
+    events = [
+        chunk({"role": "assistant", "content": "par"}),
+        {"error": {"message": "engine died", "type": "InternalServerError", "code": 500}},
+    ]
     with respx.mock() as mock:
         mock.post(EP_URL).respond(200, content=sse(*events, done=False), headers=SSE_HEADERS)
         with pytest.raises(litellm.ServiceUnavailableError) as info:
@@ -160,7 +195,11 @@ def test_mid_stream_error_frame_raises(sync: bool) -> None:
 @pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
 def test_stream_cut_before_any_finish_is_an_error_not_a_silent_end(sync: bool) -> None:
     with respx.mock() as mock:
-        mock.post(EP_URL).respond(200, content=sse(chunk({"role": "assistant", "content": "par"}), done=False), headers=SSE_HEADERS)
+        mock.post(EP_URL).respond(
+            200,
+            content=sse(chunk({"role": "assistant", "content": "par"}), done=False),
+            headers=SSE_HEADERS,
+        )
         with pytest.raises(litellm.ServiceUnavailableError) as info:
             _collect(sync)
     error = _original(info.value)
@@ -170,14 +209,22 @@ def test_stream_cut_before_any_finish_is_an_error_not_a_silent_end(sync: bool) -
 @pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
 def test_missing_done_after_a_finish_is_tolerated_like_the_openai_sdk(sync: bool) -> None:
     with respx.mock() as mock:
-        mock.post(EP_URL).respond(200, content=sse(chunk({"role": "assistant", "content": "x"}), chunk({}, "stop"), done=False), headers=SSE_HEADERS)
+        mock.post(EP_URL).respond(
+            200,
+            content=sse(
+                chunk({"role": "assistant", "content": "x"}), chunk({}, "stop"), done=False
+            ),
+            headers=SSE_HEADERS,
+        )
         chunks = _collect(sync)
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "x"
 
 
 @pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
 def test_malformed_json_event_raises(sync: bool) -> None:
-    body = sse(chunk({"role": "assistant", "content": "x"}), done=False) + b'data: {"choices": [\n\n'
+    body = (
+        sse(chunk({"role": "assistant", "content": "x"}), done=False) + b'data: {"choices": [\n\n'
+    )
     with respx.mock() as mock:
         mock.post(EP_URL).respond(200, content=body, headers=SSE_HEADERS)
         with pytest.raises(litellm.ServiceUnavailableError) as info:

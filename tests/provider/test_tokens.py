@@ -63,7 +63,11 @@ def test_coroutines_mint_once() -> None:
 def test_keys_are_credential_identity_and_region() -> None:
     cache = TokenCache()
     other = CredentialSpec.from_params({**CREDS, "aws_access_key_id": "AKIAOTHEREXAMPLE1"})
-    tokens = {cache.get(SPEC, "us-east-1"), cache.get(other, "us-east-1"), cache.get(SPEC, "us-west-2")}
+    tokens = {
+        cache.get(SPEC, "us-east-1"),
+        cache.get(other, "us-east-1"),
+        cache.get(SPEC, "us-west-2"),
+    }
     assert len(tokens) == 3 and cache.mints == 3
     assert "wJalr" not in repr(SPEC) and "wJalr" not in repr(cache)
 
@@ -98,7 +102,9 @@ def test_refresh_ahead_of_credential_expiry_and_no_mixed_key_material() -> None:
     second = _query(cache.get(SPEC, "us-east-1"))
     assert cache.mints == 2
     key = second["X-Amz-Credential"][0].split("/")[0]
-    assert second["X-Amz-Security-Token"][0] == f"session-{key[-1]}"  # key and token from one version
+    assert (
+        second["X-Amz-Security-Token"][0] == f"session-{key[-1]}"
+    )  # key and token from one version
 
 
 def test_invalidate_only_drops_the_refused_token() -> None:
@@ -127,7 +133,9 @@ def test_second_refusal_is_raised_not_retried_forever() -> None:
     with respx.mock() as mock:
         route = mock.post(EP_URL).respond(403, json={"message": "denied"})
         with pytest.raises(litellm.PermissionDeniedError):
-            litellm.completion(model="sagemaker_openai/ep", messages=MESSAGES, num_retries=0, **CREDS)
+            litellm.completion(
+                model="sagemaker_openai/ep", messages=MESSAGES, num_retries=0, **CREDS
+            )
     assert route.call_count == 2
 
 
@@ -142,7 +150,12 @@ def test_pre_minted_token_is_never_refreshed() -> None:
 
 def test_no_credentials_is_a_typed_error_with_a_fix() -> None:
     with respx.mock() as mock, pytest.raises(litellm.AuthenticationError) as info:
-        litellm.completion(model="sagemaker_openai/ep", messages=MESSAGES, aws_region_name="us-east-1", num_retries=0)
+        litellm.completion(
+            model="sagemaker_openai/ep",
+            messages=MESSAGES,
+            aws_region_name="us-east-1",
+            num_retries=0,
+        )
     assert isinstance(info.value, CredentialsError)
     assert "AWS_ACCESS_KEY_ID" in str(info.value)
     assert not mock.calls
@@ -151,7 +164,9 @@ def test_no_credentials_is_a_typed_error_with_a_fix() -> None:
 def test_generate_token_contents_and_validation() -> None:
     from botocore.credentials import Credentials
 
-    token = generate_token("eu-west-1", Credentials("AKIAEXAMPLE", "s" * 40, "tok"), timedelta(minutes=5))
+    token = generate_token(
+        "eu-west-1", Credentials("AKIAEXAMPLE", "s" * 40, "tok"), timedelta(minutes=5)
+    )
     query = _query(token)
     assert query["Action"] == ["CallWithBearerToken"] and query["X-Amz-Expires"] == ["300"]
     assert query["X-Amz-Credential"][0].endswith("/eu-west-1/sagemaker/aws4_request")
@@ -166,11 +181,15 @@ def test_generate_token_uses_the_default_chain(aws_env: dict[str, str]) -> None:
 
 
 def test_profile_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    (tmp_path / "credentials").write_text("[p1]\naws_access_key_id = AKIAPROFILEEXAMPLE\naws_secret_access_key = abcdefghij\n")
+    (tmp_path / "credentials").write_text(
+        "[p1]\naws_access_key_id = AKIAPROFILEEXAMPLE\naws_secret_access_key = abcdefghij\n"
+    )
     (tmp_path / "config").write_text("[profile p1]\nregion = ap-south-1\n")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    url = "https://runtime.sagemaker.ap-south-1.amazonaws.com/endpoints/ep/openai/v1/chat/completions"
+    url = (
+        "https://runtime.sagemaker.ap-south-1.amazonaws.com/endpoints/ep/openai/v1/chat/completions"
+    )
     with respx.mock() as mock:
         route = mock.post(url).respond(200, json=completion_json())
         litellm.completion(model="sagemaker_openai/ep", messages=MESSAGES, aws_profile_name="p1")

@@ -1,0 +1,68 @@
+"""Wire encoding of planned stream frames (SSE or JSON lines) and their paced delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Final
+
+from starlette.responses import Response, StreamingResponse
+
+from conformance._reference._config import ReferenceConfig
+from conformance._reference._render import Frame
+
+SSE_MEDIA_TYPE: Final = "text/event-stream"
+JSONLINES_MEDIA_TYPE: Final = "application/jsonlines"
+PING_EVENT: Final = b"event: ping\n\n"
+DONE_EVENT: Final = b"data: [DONE]\n\n"
+# Ask intermediaries (nginx and friends) not to buffer or cache the stream.
+STREAM_HEADERS: Final = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def to_json(payload: Any) -> str:
+    """Compact one-line JSON, UTF-8 left as is (json.dumps escapes any newline in strings)."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def encode_frames(frames: Sequence[Frame], config: ReferenceConfig) -> list[tuple[float, bytes]]:
+    """(delay in seconds, bytes) per write, with the framing faults applied."""
+    writes: list[tuple[float, bytes]] = []
+    if config.has("jsonlines"):
+        # LMI's jsonlines streams carry one JSON object per line and no [DONE] sentinel.
+        for frame in frames:
+            if frame.payload is not None:
+                writes.append((frame.delay, (to_json(frame.payload) + "\n").encode()))
+        return writes
+    for frame in frames:
+        if frame.payload is None:
+            writes.append((frame.delay, DONE_EVENT))
+            continue
+        writes.append((frame.delay, f"data: {to_json(frame.payload)}\n\n".encode()))
+        if config.has("event_ping"):
+            writes.append((0.0, PING_EVENT))
+    return writes
+
+
+async def stream_response(frames: Sequence[Frame], config: ReferenceConfig) -> Response:
+    """The streaming response: one flushed write per frame, each after its delay."""
+    writes = encode_frames(frames, config)
+    if config.has("jsonlines"):
+        media_type = JSONLINES_MEDIA_TYPE
+    elif config.has("wrong_content_type"):
+        media_type = "application/json"
+    else:
+        media_type = SSE_MEDIA_TYPE
+    if config.has("buffered"):
+        # Generate at the normal pace, but hold everything (headers too) until the end.
+        await asyncio.sleep(sum(delay for delay, _ in writes))
+        body = b"".join(data for _, data in writes)
+        return Response(body, media_type=media_type, headers=STREAM_HEADERS)
+    return StreamingResponse(_paced(writes), media_type=media_type, headers=STREAM_HEADERS)
+
+
+async def _paced(writes: list[tuple[float, bytes]]) -> AsyncIterator[bytes]:
+    for delay, data in writes:
+        if delay > 0:
+            await asyncio.sleep(delay)
+        yield data

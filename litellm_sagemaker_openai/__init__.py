@@ -18,17 +18,17 @@ if TYPE_CHECKING:
     from ._register import handler, register
 
 __all__ = [
-    "__version__",
     "ConfigurationError",
     "CredentialsError",
-    "generate_token",
-    "handler",
     "ModelRef",
-    "parse_model",
-    "register",
     "SageMakerOpenAI",
     "SageMakerOpenAIError",
     "StreamError",
+    "__version__",
+    "generate_token",
+    "handler",
+    "parse_model",
+    "register",
 ]
 
 _LAZY = {"handler": "._register", "register": "._register", "SageMakerOpenAI": "._handler"}

@@ -9,8 +9,7 @@ import litellm_sagemaker_openai
 
 
 def test_provider_all_is_sorted_and_complete() -> None:
-    public = sorted(litellm_sagemaker_openai.__all__, key=str.casefold)
-    assert litellm_sagemaker_openai.__all__ == public
+    assert litellm_sagemaker_openai.__all__ == sorted(litellm_sagemaker_openai.__all__)
     assert set(litellm_sagemaker_openai.__all__) == {
         "ConfigurationError", "CredentialsError", "ModelRef", "SageMakerOpenAI",
         "SageMakerOpenAIError", "StreamError", "__version__", "generate_token", "handler",

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import litellm
 import pytest
 import respx
-from provider_support import CREDS, HOST, MESSAGES, chunk, completion_json, sse
-
-import litellm
 from litellm import Router
+from provider_support import CREDS, HOST, MESSAGES, chunk, completion_json, sse
 
 BAD = f"{HOST}/endpoints/bad/openai/v1/chat/completions"
 GOOD = f"{HOST}/endpoints/good/openai/v1/chat/completions"

@@ -6,11 +6,11 @@ import asyncio
 import logging
 from collections.abc import Iterator
 
+import litellm
 import pytest
 import respx
 from provider_support import EP_URL, MESSAGES, RICH_STREAM, completion_json, sse
 
-import litellm
 from litellm_sagemaker_openai._send import TOKENS
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY1"

@@ -81,10 +81,10 @@ class CostSpy(CustomLogger):
 
     costs: list[float] = []
 
-    def log_success_event(self, kwargs, response_obj, start_time, end_time):  # type: ignore[no-untyped-def]
+    def log_success_event(self, kwargs, response_obj, start_time, end_time):
         self.costs.append(kwargs.get("response_cost"))
 
-    async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):  # type: ignore[no-untyped-def]
+    async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
         self.costs.append(kwargs.get("response_cost"))
 
 
@@ -238,7 +238,7 @@ def test_connection_error_while_streaming_is_mapped() -> None:
         raise httpx.RemoteProtocolError("peer closed connection")
 
     with respx.mock() as mock:
-        mock.post(EP_URL).respond(200, stream=broken(), headers=SSE_HEADERS)  # type: ignore[arg-type]
+        mock.post(EP_URL).respond(200, stream=broken(), headers=SSE_HEADERS)
         with pytest.raises(litellm.ServiceUnavailableError) as info:
             _collect(True)
     assert isinstance(_original(info.value), litellm.APIConnectionError)

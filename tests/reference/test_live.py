@@ -56,11 +56,13 @@ def _content_times(events: list[tuple[float, str]]) -> list[float]:
 
 
 def test_serve_app_starts_and_stops_cleanly() -> None:
+    # Other fixtures (e.g. a session-wide emulator) may own uvicorn threads: compare, don't count.
+    before = set(threading.enumerate())
     with _serve() as url:
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url)
         assert httpx.get(f"{url}/ping").status_code == 200
         port = int(url.rsplit(":", 1)[1])
-    assert not [t for t in threading.enumerate() if t.name.startswith("uvicorn:")]
+    assert not [t for t in set(threading.enumerate()) - before if t.name.startswith("uvicorn:")]
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/ping")
 

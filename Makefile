@@ -1,0 +1,37 @@
+# Every target builds .venv from nothing on a fresh machine (python3 >= 3.10), then runs.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv demo test lint typecheck token-vectors clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -U 'pip>=25.1'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[conformance]' --group dev
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## The embedded default: emulator + reference container on loopback, LiteLLM streaming through it.
+demo: $(STAMP)
+	$(BIN)/python examples/demo.py
+
+## ruff, mypy --strict and the whole pytest suite (offline, loopback only).
+test: lint typecheck
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## Regenerate tests/vectors/token_vectors.json with sagemaker-core in its own venv.
+token-vectors:
+	$(PY) tests/vectors/make_token_vectors.py
+
+clean:
+	rm -rf $(VENV) .venv-vectors .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,231 @@
+"""The emulator's ASGI app: SageMaker's OpenAI-compatible route and classic InvokeEndpoint."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Final
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ._bridge import ASGIApp, Message, Receive, Send
+from ._config import EmulatorConfig, validate_name
+from ._forward import (
+    REFERENCE_URL,
+    Forwarder,
+    RouteError,
+    Target,
+    aws_error,
+    model_error,
+    relay,
+    relay_event_stream,
+)
+from ._sigv4 import verify_sigv4
+from ._tokens import TokenRejected, Verdict, verify_token
+
+logger = logging.getLogger("conformance.emulator")
+
+COMPONENT_HEADER: Final = "x-amzn-sagemaker-inference-component"
+_REFERENCE: Final = Target(REFERENCE_URL, in_process=True)
+
+
+class _Emulator:
+    """Route handlers sharing one configuration and one forwarder."""
+
+    def __init__(self, config: EmulatorConfig, reference: ASGIApp | None) -> None:
+        self._config = config
+        self._reference = reference
+        self._forwarder = Forwarder(
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
+            reference=reference,
+        )
+
+    async def openai(self, request: Request) -> Response:
+        try:
+            self._bearer(request)
+            target = self._resolve(*_names(request))
+            body = await request.body()
+            client, upstream = await self._forwarder.open(
+                target, "/v1/chat/completions", body, request.headers
+            )
+        except (TokenRejected, RouteError) as exc:
+            return _refusal(exc)
+        return relay(client, upstream)
+
+    async def invocations(self, request: Request) -> Response:
+        return await self._invoke(request, stream=False)
+
+    async def invocations_stream(self, request: Request) -> Response:
+        return await self._invoke(request, stream=True)
+
+    async def _invoke(self, request: Request, *, stream: bool) -> Response:
+        try:
+            body = await request.body()
+            self._sigv4_or_bearer(request, body)
+            endpoint, _ = _names(request)
+            component = request.headers.get(COMPONENT_HEADER)
+            if component is not None:
+                validate_name(component, "inference component")
+            target = self._resolve(endpoint, component)
+            client, upstream = await self._forwarder.open(
+                target, "/invocations", body, request.headers
+            )
+        except ValueError as exc:
+            return aws_error(400, str(exc), "ValidationError")
+        except (TokenRejected, RouteError) as exc:
+            return _refusal(exc)
+        if upstream.status_code >= 400:
+            return await model_error(client, upstream, target.label)
+        return relay_event_stream(client, upstream) if stream else relay(client, upstream)
+
+    def _bearer(self, request: Request) -> Verdict:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        return verify_token(
+            token.strip() if scheme.lower() == "bearer" else None,
+            region=self._config.region,
+            credentials=self._config.credentials,
+            now=self._config.clock(),
+        )
+
+    def _sigv4_or_bearer(self, request: Request, body: bytes) -> Verdict:
+        if request.headers.get("authorization", "").lower().startswith("bearer "):
+            return self._bearer(request)
+        headers = {name: ",".join(request.headers.getlist(name)) for name in request.headers}
+        return verify_sigv4(
+            method=request.method,
+            raw_path=(request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1"),
+            query_string=request.scope.get("query_string", b"").decode("latin-1"),
+            headers=headers,
+            body=body,
+            region=self._config.region,
+            credentials=self._config.credentials,
+            now=self._config.clock(),
+        )
+
+    def _resolve(self, endpoint: str, component: str | None) -> Target:
+        """Map names to a container; explicit mappings win, then the reference, else 404."""
+        config = self._config
+        if component is not None:
+            url = config.components.get((endpoint, component))
+            if url is not None:
+                return Target(url)
+            if self._reference is not None:
+                return _REFERENCE
+            raise RouteError(
+                404,
+                f"Inference component {component!r} of endpoint {endpoint!r} not found; map it "
+                f"with --component {endpoint}/{component}=URL or start with --reference",
+                "ValidationError",
+            )
+        url = config.endpoints.get(endpoint)
+        if url is not None:
+            return Target(url)
+        if any(ep == endpoint for ep, _ in config.components):
+            raise RouteError(
+                400,
+                f"Endpoint {endpoint!r} hosts inference components; call "
+                f"/endpoints/{endpoint}/inference-components/<name>/... or send "
+                "X-Amzn-SageMaker-Inference-Component",
+                "ValidationError",
+            )
+        if self._reference is not None:
+            return _REFERENCE
+        raise RouteError(
+            404,
+            f"Endpoint {endpoint!r} not found; map it with --endpoint {endpoint}=URL "
+            "or start with --reference",
+            "ValidationError",
+        )
+
+
+def _names(request: Request) -> tuple[str, str | None]:
+    params = request.path_params
+    try:
+        endpoint = validate_name(params["endpoint"])
+        component = params.get("component")
+        if component is not None:
+            validate_name(component, "inference component")
+    except ValueError as exc:
+        raise RouteError(400, str(exc), "ValidationError") from None
+    return endpoint, component
+
+
+def _refusal(exc: TokenRejected | RouteError) -> Response:
+    return aws_error(exc.status, exc.message, exc.error_type)
+
+
+class AccessLogMiddleware:
+    """Log method, path, status and duration of every request; never headers or bodies."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client gets if the app fails before answering
+
+        async def send_logged(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_logged)
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            # The path only: query strings and headers could carry credentials.
+            logger.info("%s %s %d %.1fms", scope["method"], scope["path"], status, elapsed_ms)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    return aws_error(
+        status,
+        f"No route for {request.method} {request.url.path}; the emulator serves POST "
+        "/endpoints/<ep>[/inference-components/<ic>]/openai/v1/chat/completions and "
+        "/endpoints/<ep>/invocations[-response-stream]",
+        "UnknownOperationException",
+    )
+
+
+def create_emulator_app(config: EmulatorConfig) -> Starlette:
+    """Build the emulator of SageMaker's OpenAI-compatible route.
+
+    With ``config.reference`` set, the reference container runs in the same process and
+    event loop; it is called as an ASGI app through a streaming bridge, so its responses
+    arrive chunk by chunk, paced as it sends them.
+    """
+    reference: ASGIApp | None = None
+    if config.reference is not None:
+        from conformance._reference import create_reference_app
+
+        reference = create_reference_app(config.reference)
+    emulator = _Emulator(config, reference)
+    prefix = "/endpoints/{endpoint}"
+    routes = [
+        Route(f"{prefix}/openai/v1/chat/completions", emulator.openai, methods=["POST"]),
+        Route(
+            f"{prefix}/inference-components/{{component}}/openai/v1/chat/completions",
+            emulator.openai,
+            methods=["POST"],
+        ),
+        Route(f"{prefix}/invocations", emulator.invocations, methods=["POST"]),
+        Route(
+            f"{prefix}/invocations-response-stream", emulator.invocations_stream, methods=["POST"]
+        ),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(AccessLogMiddleware)],
+        exception_handlers={HTTPException: _not_found},
+    )

@@ -1,0 +1,105 @@
+"""The emulator's configuration: region, trusted credentials, and where each name is served."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Final
+from urllib.parse import urlsplit
+
+from litellm_sagemaker_openai._credentials import validate_region
+
+from ._credentials import TestCredentials
+
+if TYPE_CHECKING:
+    from conformance._reference import ReferenceConfig
+
+# SageMaker's own pattern for endpoint and inference-component names.
+NAME_PATTERN: Final = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+
+
+def validate_name(name: str, kind: str = "endpoint") -> str:
+    """Return ``name`` if SageMaker would accept it as an endpoint or component name."""
+    if not NAME_PATTERN.match(name):
+        raise ValueError(
+            f"invalid {kind} name {name!r}: use 1-63 letters, digits and hyphens, "
+            "starting and ending with a letter or digit"
+        )
+    return name
+
+
+def validate_container_url(url: str) -> str:
+    """Return ``url`` without a trailing slash if it is an absolute http(s) base URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+        raise ValueError(
+            f"invalid container URL {url!r}: give a base URL such as http://127.0.0.1:8080"
+        )
+    return url.rstrip("/")
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """Everything the SageMaker route emulator needs.
+
+    Attributes:
+        region: the region the emulated endpoint lives in; credentials scoped to any other
+            region are refused.
+        credentials: the test key pairs whose signatures are trusted.
+        endpoints: endpoint name -> container base URL.
+        components: (endpoint, inference component) -> container base URL.
+        reference: when set, the built-in reference container (this configuration) serves
+            every endpoint and component that is not mapped explicitly, in-process. When
+            ``None``, unmapped names get 404.
+        clock: returns the current time in epoch seconds; inject one to test expiry.
+        connect_timeout: seconds to wait for a container connection before answering 502.
+        read_timeout: seconds to wait for each piece of a container response before 504.
+    """
+
+    region: str = "us-east-1"
+    credentials: tuple[TestCredentials, ...] = ()
+    endpoints: Mapping[str, str] = field(default_factory=dict)
+    components: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    reference: ReferenceConfig | None = None
+    clock: Callable[[], float] = time.time
+    connect_timeout: float = 3.0
+    read_timeout: float = 60.0
+
+    def __post_init__(self) -> None:
+        validate_region(self.region)
+        endpoints = {
+            validate_name(name): validate_container_url(url) for name, url in self.endpoints.items()
+        }
+        components = {
+            (validate_name(ep), validate_name(ic, "inference component")): validate_container_url(
+                url
+            )
+            for (ep, ic), url in self.components.items()
+        }
+        # Read-only views keep the frozen promise: nobody can remap a live emulator.
+        object.__setattr__(self, "credentials", tuple(self.credentials))
+        object.__setattr__(self, "endpoints", MappingProxyType(endpoints))
+        object.__setattr__(self, "components", MappingProxyType(components))
+        if self.connect_timeout <= 0 or self.read_timeout <= 0:
+            raise ValueError("timeouts must be positive seconds")
+
+
+def parse_endpoint_flag(value: str) -> tuple[str, str]:
+    """Parse ``NAME=URL`` from ``--endpoint``."""
+    name, sep, url = value.partition("=")
+    if not sep:
+        raise ValueError(f"--endpoint expects NAME=URL, got {value!r}")
+    return validate_name(name), validate_container_url(url)
+
+
+def parse_component_flag(value: str) -> tuple[tuple[str, str], str]:
+    """Parse ``EP/IC=URL`` from ``--component``."""
+    names, sep, url = value.partition("=")
+    endpoint, slash, component = names.partition("/")
+    if not sep or not slash:
+        raise ValueError(f"--component expects ENDPOINT/COMPONENT=URL, got {value!r}")
+    key = (validate_name(endpoint), validate_name(component, "inference component"))
+    return key, validate_container_url(url)

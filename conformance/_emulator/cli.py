@@ -1,0 +1,135 @@
+"""``sagemaker-openai-emulator``: serve the emulated SageMaker route on a local port."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+
+from conformance._reference import ReferenceConfig
+from conformance._serve import bind_socket, make_server, run_until_signalled
+
+from ._app import create_emulator_app
+from ._config import EmulatorConfig, parse_component_flag, parse_endpoint_flag
+from ._credentials import generate_test_credentials, load_credentials_file, write_credentials_file
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sagemaker-openai-emulator",
+        description="Emulate SageMaker AI's OpenAI-compatible route (bearer tokens, endpoint "
+        "and inference-component routing, streaming) in front of local containers.",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default: %(default)s)"
+    )
+    parser.add_argument("--port", type=int, default=8080, help="port; 0 picks a free one")
+    parser.add_argument(
+        "--endpoint",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="serve endpoint NAME from the container at URL (repeatable)",
+    )
+    parser.add_argument(
+        "--component",
+        action="append",
+        default=[],
+        metavar="EP/IC=URL",
+        help="serve inference component IC of endpoint EP from the container at URL (repeatable)",
+    )
+    parser.add_argument(
+        "--reference",
+        action="store_true",
+        help="serve every endpoint and component not mapped above from the built-in "
+        "reference container (in-process)",
+    )
+    parser.add_argument(
+        "--region",
+        default="us-east-1",
+        help="region of the emulated endpoints (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--credentials-file",
+        metavar="PATH",
+        help="AWS shared-credentials file whose key pairs are accepted; without it a demo "
+        "pair is generated and its file path printed on stderr",
+    )
+    parser.add_argument("--ttft-ms", type=float, help="reference container: time to first token")
+    parser.add_argument("--itl-ms", type=float, help="reference container: gap between tokens")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the emulator until SIGINT or SIGTERM; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.reference and (args.ttft_ms is not None or args.itl_ms is not None):
+        parser.error("--ttft-ms and --itl-ms configure the reference container; add --reference")
+    demo_file: str | None = None
+    try:
+        endpoints = dict(parse_endpoint_flag(value) for value in args.endpoint)
+        components = dict(parse_component_flag(value) for value in args.component)
+        if args.credentials_file:
+            credentials = load_credentials_file(args.credentials_file)
+        else:
+            demo_file = _write_demo_credentials(args.region)
+            credentials = load_credentials_file(demo_file)
+        config = EmulatorConfig(
+            region=args.region,
+            credentials=credentials,
+            endpoints=endpoints,
+            components=components,
+            reference=_reference_config(args),
+        )
+        sock = bind_socket(args.host, args.port)
+    except (ValueError, OSError) as exc:
+        print(f"sagemaker-openai-emulator: error: {exc}", file=sys.stderr)
+        _remove(demo_file)
+        return 2
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
+    )
+    # The emulator logs one access line per request; httpx's per-hop lines would repeat it.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    server = make_server(create_emulator_app(config))
+    try:
+        run_until_signalled(server, sock, lambda url: print(f"listening on {url}", flush=True))
+    finally:
+        sock.close()
+        _remove(demo_file)
+    return 0
+
+
+def _reference_config(args: argparse.Namespace) -> ReferenceConfig | None:
+    if not args.reference:
+        return None
+    delays = {"ttft_ms": args.ttft_ms, "itl_ms": args.itl_ms}
+    return ReferenceConfig(**{name: value for name, value in delays.items() if value is not None})
+
+
+def _write_demo_credentials(region: str) -> str:
+    fd, path = tempfile.mkstemp(prefix="sagemaker-openai-emulator-", suffix=".ini")
+    os.close(fd)
+    write_credentials_file(path, generate_test_credentials(), region=region)
+    print(
+        f"demo credentials written to {path}; point clients at them with "
+        f"AWS_SHARED_CREDENTIALS_FILE={path}",
+        file=sys.stderr,
+        flush=True,
+    )
+    return path
+
+
+def _remove(path: str | None) -> None:
+    if path is not None:
+        with contextlib.suppress(OSError):
+            os.remove(path)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,92 @@
+"""Shared helpers for the emulator tests: credentials, token minting, a tiny stub container."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime, timezone
+from unittest import mock
+
+from botocore.credentials import Credentials
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from conformance._emulator import TestCredentials
+from litellm_sagemaker_openai._token import mint_token
+
+CREDS = TestCredentials("AKIAEMULATORTEST0001", "emulator/test/secret/key/0123456789abcdef")
+OTHER = TestCredentials("AKIAEMULATORTEST0002", "another/test/secret/key/0123456789abcdef")
+NOW = 1_800_000_000.0
+# Awkward splits: mid-field, mid-UTF-8 sequence, mid-terminator; plus bytes that are not UTF-8.
+STUB_CHUNKS = (
+    b'data: {"id":"c1","choices":[{"index":0,"delta":{"content":"caf',
+    b"\xc3",
+    b'\xa9"}}]}\n',
+    b"\ndata: [DO",
+    b"NE]\n\n",
+    b": trailing comment \xff\n\n",
+)
+
+
+def mint(
+    creds: TestCredentials = CREDS,
+    region: str = "us-east-1",
+    expires: int = 3600,
+    at: float | None = None,
+) -> str:
+    """Mint a real token; ``at`` pins botocore's signing clock to that epoch second."""
+    frozen = Credentials(creds.access_key_id, creds.secret_access_key).get_frozen_credentials()
+    if at is None:
+        return mint_token(frozen, region, expires)
+    pinned = datetime.fromtimestamp(at, timezone.utc).replace(tzinfo=None)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=pinned):
+        return mint_token(frozen, region, expires)
+
+
+def bearer(token: str | None = None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token or mint()}"}
+
+
+async def _chat(request: Request) -> Response:
+    body = json.loads(await request.body() or b"{}")
+    if body.get("echo_headers"):
+        return JSONResponse({"path": request.url.path, "headers": dict(request.headers)})
+    if "status" in body:
+        return JSONResponse({"error": {"message": "stub refused"}}, status_code=body["status"])
+    itl = float(body.get("itl_ms", 0)) / 1000
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for chunk in STUB_CHUNKS * int(body.get("repeat", 1)):
+            if itl:
+                await asyncio.sleep(itl)
+            yield chunk
+
+    return StreamingResponse(chunks(), media_type="text/event-stream")
+
+
+def stub_container(tag: str = "stub") -> Starlette:
+    """A container that streams STUB_CHUNKS, echoes headers, or fails on request."""
+
+    async def invocations(request: Request) -> Response:
+        body = json.loads(await request.body() or b"{}")
+        if "status" in body:
+            return JSONResponse({"error": {"message": "stub refused"}}, status_code=body["status"])
+        if body.get("stream"):
+            return await _chat(request)
+        return JSONResponse({"tag": tag, "path": request.url.path, "echo": body})
+
+    async def tagged(request: Request) -> Response:
+        body = json.loads(await request.body() or b"{}")
+        if body.get("tag"):
+            return JSONResponse({"tag": tag})
+        return await _chat(request)
+
+    return Starlette(
+        routes=[
+            Route("/v1/chat/completions", tagged, methods=["POST"]),
+            Route("/invocations", invocations, methods=["POST"]),
+        ]
+    )

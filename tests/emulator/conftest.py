@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 import pytest_asyncio
+from emulator.emulator_support import CREDS, OTHER, stub_container
 
 from conformance._emulator import EmulatorConfig, create_emulator_app
 from conformance._emulator._harness import serve_app
-from emulator.emulator_support import CREDS, OTHER, stub_container
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from emulator.emulator_support import CREDS, bearer
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -18,7 +19,6 @@ from starlette.routing import Route
 from conformance._emulator import EmulatorConfig
 from conformance._emulator._bridge import StreamingASGITransport
 from conformance._emulator._harness import run_emulator, serve_app
-from emulator.emulator_support import CREDS, bearer
 
 
 def paced_app(gap: float, fail_after: int | None = None, fail_before: bool = False) -> Starlette:

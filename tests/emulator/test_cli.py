@@ -15,10 +15,10 @@ from typing import IO
 
 import httpx
 import pytest
+from emulator.emulator_support import CREDS, mint
 
 from conformance._emulator import load_credentials_file, write_credentials_file
 from conformance._emulator.cli import main
-from emulator.emulator_support import CREDS, mint
 
 SCRIPT = Path(sys.executable).with_name("sagemaker-openai-emulator")
 LISTENING = re.compile(r"^listening on (http://127\.0\.0\.1:\d+)$")

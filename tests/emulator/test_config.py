@@ -8,6 +8,7 @@ from pathlib import Path
 
 import botocore.session
 import pytest
+from emulator.emulator_support import CREDS, OTHER
 
 from conformance._emulator import (
     EmulatorConfig,
@@ -17,7 +18,6 @@ from conformance._emulator import (
     write_credentials_file,
 )
 from conformance._emulator._config import parse_component_flag, parse_endpoint_flag
-from emulator.emulator_support import CREDS, OTHER
 
 
 def test_written_file_is_private_and_round_trips(tmp_path: Path) -> None:

@@ -11,9 +11,9 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.eventstream import EventStreamBuffer
+from emulator.emulator_support import CREDS, STUB_CHUNKS, bearer
 
 from conformance._emulator import EmulatorConfig, TestCredentials, create_emulator_app
-from emulator.emulator_support import CREDS, STUB_CHUNKS, bearer
 
 BASE = "http://emulator"
 INVOKE = "/endpoints/demo-endpoint/invocations"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from emulator.emulator_support import CREDS
 
 from conformance._emulator import EmulatorConfig
 from conformance._emulator._harness import run_emulator
 from conformance._reference import ReferenceConfig
-from emulator.emulator_support import CREDS
 
 litellm = pytest.importorskip("litellm")
 MESSAGES = [{"role": "user", "content": "hello world"}]

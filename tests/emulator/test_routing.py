@@ -9,9 +9,9 @@ import time
 
 import httpx
 import pytest
+from emulator.emulator_support import CREDS, STUB_CHUNKS, bearer, mint
 
 from conformance._emulator import EmulatorConfig, create_emulator_app
-from emulator.emulator_support import CREDS, STUB_CHUNKS, bearer, mint
 
 CHAT = "/endpoints/demo-endpoint/openai/v1/chat/completions"
 COMPONENT_CHAT = "/endpoints/ic-endpoint/inference-components/ic-one/openai/v1/chat/completions"

@@ -10,11 +10,11 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
+from emulator.emulator_support import CREDS, STUB_CHUNKS, bearer
 
 from conformance._emulator import EmulatorConfig
 from conformance._emulator._harness import run_emulator, serve_app
 from conformance._reference import ReferenceConfig, create_reference_app
-from emulator.emulator_support import CREDS, STUB_CHUNKS, bearer
 
 ITL_MS = 30
 TOKENS = 10

@@ -12,10 +12,10 @@ import pytest
 from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from emulator.emulator_support import CREDS, NOW, OTHER, mint
 
 from conformance._emulator import TestCredentials, TokenRejected, verify_token
 from conformance._emulator._tokens import RULES
-from emulator.emulator_support import CREDS, NOW, OTHER, mint
 
 
 def decode(token: str) -> str:

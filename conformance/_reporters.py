@@ -1,0 +1,152 @@
+"""Reporters: progress lines, and the final report as a text table, JSON or JUnit XML."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from typing import Any, Final, Protocol, TextIO
+
+from ._registry import Check, Outcome, Severity
+from ._runner import Report, Result
+
+FORMATS: Final = ("text", "json", "junit")
+_REASON_WIDTH: Final = 72
+_LABELS: Final = {
+    Outcome.PASSED: "passed",
+    Outcome.FAILED: "FAILED",
+    Outcome.ERRORED: "ERRORED",
+    Outcome.SKIPPED: "skipped",
+}
+
+
+class Reporter(Protocol):
+    """Writes a finished Report to a text stream."""
+
+    def __call__(self, report: Report, out: TextIO) -> None: ...
+
+
+def progress_line(index: int, total: int, check: Check, result: Result) -> str:
+    """One line per finished check, printed while the run goes on."""
+    width = len(str(total))
+    ms = result.duration * 1000
+    return (
+        f"[{index:>{width}}/{total}] {_LABELS[result.outcome]:<7} {check.severity.value:<6} "
+        f"{check.id} ({ms:.0f} ms)"
+    )
+
+
+def _one_line(text: str, width: int = _REASON_WIDTH) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def _indent(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line for line in text.splitlines() or [""])
+
+
+def format_evidence(evidence: dict[str, Any] | None) -> str:
+    """Evidence as indented text: what was sent, and the bytes that came back."""
+    if not evidence:
+        return ""
+    parts = []
+    sent = evidence.get("sent")
+    if isinstance(sent, dict):
+        parts.append(f"sent:     {sent.get('method', '')} {sent.get('url', '')}".rstrip())
+        if sent.get("body"):
+            parts.append(_indent(str(sent["body"]), "          "))
+    elif sent is not None:
+        parts.append(f"sent:     {sent}")
+    received = evidence.get("received")
+    if isinstance(received, dict):
+        status = received.get("status")
+        ctype = (received.get("headers") or {}).get("content-type", "")
+        head = (
+            f"HTTP {status} {ctype}".rstrip() if status is not None else str(received.get("error"))
+        )
+        parts.append(f"received: {head}")
+        if received.get("body"):
+            parts.append(_indent(str(received["body"]), "          "))
+    elif received is not None:
+        parts.append(f"received: {received}")
+    return "\n".join(parts)
+
+
+def write_text(report: Report, out: TextIO) -> None:
+    """A table (id, severity, outcome, reason), then each failure with its evidence."""
+    out.write(f"\nsagemaker-openai-conformance: {report.target} ({report.mode} mode)\n\n")
+    width = max([len(r.id) for r in report.results] + [5])
+    out.write(f"{'CHECK':<{width}}  {'SEV':<6}  {'OUTCOME':<7}  REASON\n")
+    for r in report.results:
+        outcome = _LABELS[r.outcome]
+        line = f"{r.id:<{width}}  {r.severity.value:<6}  {outcome:<7}  {_one_line(r.message)}"
+        out.write(line.rstrip() + "\n")
+    problems = [r for r in report.results if r.outcome in (Outcome.FAILED, Outcome.ERRORED)]
+    for r in problems:
+        out.write(f"\n{_LABELS[r.outcome]} {r.id} ({r.severity.value}): {r.message}\n")
+        evidence = format_evidence(r.evidence)
+        if evidence:
+            out.write(_indent(evidence, "  ") + "\n")
+    counts = report.summary
+    summary = ", ".join(f"{counts[o.value]} {o.value}" for o in Outcome)
+    out.write(f"\n{summary} in {report.duration:.1f} s ({report.requests} requests)\n")
+    if report.not_applicable:
+        names = ", ".join(report.not_applicable)
+        out.write(f"not applicable in {report.mode} mode: {names}\n")
+    must = [r.id for r in problems if r.severity is Severity.MUST]
+    verdict = (
+        f"exit 1: MUST checks failed: {', '.join(must)}" if must else "exit 0: no MUST check failed"
+    )
+    out.write(verdict + "\n")
+
+
+def write_json(report: Report, out: TextIO) -> None:
+    """``{"target", "mode", "results": [...], "summary": {...}}``."""
+    json.dump(report.to_dict(), out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
+def write_junit(report: Report, out: TextIO) -> None:
+    """One testcase per check; failures, errors and skips as JUnit elements."""
+    counts = report.summary
+    suites = ET.Element("testsuites")
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name="sagemaker-openai-conformance",
+        tests=str(len(report.results)),
+        failures=str(counts["failed"]),
+        errors=str(counts["errored"]),
+        skipped=str(counts["skipped"]),
+        time=f"{report.duration:.3f}",
+    )
+    props = ET.SubElement(suite, "properties")
+    ET.SubElement(props, "property", name="target", value=report.target)
+    ET.SubElement(props, "property", name="mode", value=report.mode)
+    for r in report.results:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"conformance.{r.id.split('.')[0]}",
+            name=r.id,
+            time=f"{r.duration:.3f}",
+        )
+        case.set("severity", r.severity.value)
+        if r.outcome is Outcome.FAILED:
+            node = ET.SubElement(case, "failure", message=r.message, type=r.severity.value)
+            node.text = format_evidence(r.evidence)
+        elif r.outcome is Outcome.ERRORED:
+            ET.SubElement(case, "error", message=r.message, type="ERRORED")
+        elif r.outcome is Outcome.SKIPPED:
+            ET.SubElement(case, "skipped", message=r.message)
+        elif r.message:
+            ET.SubElement(case, "system-out").text = r.message
+    ET.indent(suites)
+    out.write(ET.tostring(suites, encoding="unicode", xml_declaration=True))
+    out.write("\n")
+
+
+REPORTERS: Final[dict[str, Reporter]] = {
+    "text": write_text,
+    "json": write_json,
+    "junit": write_junit,
+}

@@ -1,0 +1,7 @@
+"""The built-in checks, one module per area; importing this package registers them all."""
+
+from __future__ import annotations
+
+from . import chat, chunk, container, errors, live, sse, tools
+
+__all__ = ["chat", "chunk", "container", "errors", "live", "sse", "tools"]

@@ -1,0 +1,234 @@
+"""Chunk semantics of a stream: schema, stable ids, roles, finish reasons, usage, n, logprobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._context import CheckContext
+from .._exchange import Exchange
+from .._registry import check
+from .._schema import chunk_problems, logprob_problems, usage_problems
+
+
+def _choices(chunk: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for c in chunk.get("choices") or [] if isinstance(c, dict)]
+
+
+def _delta(choice: dict[str, Any]) -> dict[str, Any]:
+    delta = choice.get("delta")
+    return delta if isinstance(delta, dict) else {}
+
+
+def _has_payload(delta: dict[str, Any]) -> bool:
+    return bool(delta.get("content") or delta.get("tool_calls") or delta.get("reasoning_content"))
+
+
+@check("chunk.schema", "MUST")
+def chunk_schema(ctx: CheckContext) -> None:
+    """Every chunk is a valid `chat.completion.chunk` (id, object, int created, choices)."""
+    ex = ctx.stream()
+    for payload, raw in ctx.events(ex):
+        problems = chunk_problems(payload)
+        if problems:
+            raise ex.failure(f"invalid chunk: {problems[0]}", raw)
+
+
+@check("chunk.stable_id", "MUST")
+def stable_id(ctx: CheckContext) -> None:
+    """`id` is non-empty and identical in every chunk; `created` and `model` are stable."""
+    ex = ctx.stream()
+    events = ctx.events(ex)
+    if not events:
+        return
+    first = events[0][0]
+    if not first.get("id"):
+        raise ex.failure(f"the chunk id is {first.get('id')!r}; it must be non-empty", events[0][1])
+    for key in ("id", "created", "model"):
+        for payload, raw in events[1:]:
+            if payload.get(key) != first.get(key):
+                raise ex.failure(
+                    f"'{key}' changed within one stream: {first.get(key)!r} then "
+                    f"{payload.get(key)!r}; clients split the reply into several "
+                    "messages",
+                    raw,
+                )
+
+
+def role_problem(chunks: list[tuple[dict[str, Any], bytes]]) -> tuple[str, bytes] | None:
+    """Per choice index the first delta says role "assistant"; no `role: ""` anywhere."""
+    seen: set[int] = set()
+    for payload, raw in chunks:
+        for choice in _choices(payload):
+            index, delta = choice.get("index"), _delta(choice)
+            if delta.get("role") == "":
+                return 'a delta has role ""; omit role after the first delta', raw
+            if index in seen or not isinstance(index, int):
+                continue
+            seen.add(index)
+            if delta.get("role") != "assistant":
+                return (
+                    f"the first delta of choice {index} has role {delta.get('role')!r}, "
+                    "expected 'assistant'"
+                ), raw
+    return None
+
+
+@check("chunk.role_first", "SHOULD")
+def role_first(ctx: CheckContext) -> None:
+    """The first delta of each choice carries `role: "assistant"`."""
+    ex = ctx.stream()
+    problem = role_problem(ctx.events(ex))
+    if problem:
+        raise ex.failure(*problem)
+
+
+def finish_problem(chunks: list[tuple[dict[str, Any], bytes]]) -> tuple[str, bytes] | None:
+    """Per choice exactly one non-null finish_reason, after all of its content."""
+    finished: dict[int, bytes] = {}
+    indices: set[int] = set()
+    for payload, raw in chunks:
+        for choice in _choices(payload):
+            index = choice.get("index")
+            if not isinstance(index, int):
+                continue
+            indices.add(index)
+            if index in finished and _has_payload(_delta(choice)):
+                return f"choice {index} has content after its finish_reason", raw
+            if choice.get("finish_reason") is not None:
+                if index in finished:
+                    return f"choice {index} has more than one finish_reason", raw
+                finished[index] = raw
+    if not indices:
+        return "the stream carried no choices at all", chunks[-1][1] if chunks else b""
+    missing = sorted(indices - finished.keys())
+    if missing:
+        last = chunks[-1][1] if chunks else b""
+        return f"choice(s) {missing} never got a finish_reason", last
+    return None
+
+
+@check("chunk.finish_reason", "MUST")
+def one_finish_reason(ctx: CheckContext) -> None:
+    """Exactly one `finish_reason` per choice, after its content."""
+    ex = ctx.stream()
+    problem = finish_problem(ctx.events(ex))
+    if problem:
+        raise ex.failure(*problem)
+
+
+@check("chunk.no_empty_choices", "MUST")
+def no_empty_choices(ctx: CheckContext) -> None:
+    """No `choices: []` and no usage unless `include_usage` was asked (AWS sample client)."""
+    ex = ctx.stream()
+    for payload, raw in ctx.events(ex):
+        if payload.get("choices") == []:
+            raise ex.failure(
+                "a chunk has choices: [] although include_usage was not asked; "
+                "the AWS sample client indexes choices[0] and crashes",
+                raw,
+            )
+        if payload.get("usage") is not None:
+            raise ex.failure("a chunk carries usage although include_usage was not asked", raw)
+
+
+def _usage_problem(ex: Exchange, events: list[tuple[dict[str, Any], bytes]]) -> str | None:
+    with_usage = [(i, p, raw) for i, (p, raw) in enumerate(events) if p.get("usage") is not None]
+    if not with_usage:
+        return "include_usage was ignored: no chunk carries usage"
+    if len(with_usage) > 1:
+        return f"{len(with_usage)} chunks carry usage; exactly one may"
+    i, payload, _ = with_usage[0]
+    if "choices" not in payload:
+        return "the usage chunk lacks the 'choices' key; the OpenAI SDK rejects it"
+    if payload["choices"] != []:
+        return "the usage chunk has non-empty choices; send it separately with choices: []"
+    if i != len(events) - 1:
+        return "the usage chunk is not the last chunk before [DONE]"
+    problems = usage_problems(payload["usage"])
+    return problems[0] if problems else None
+
+
+@check("chunk.usage_chunk", "MUST", requires="include_usage")
+def usage_chunk(ctx: CheckContext) -> None:
+    """With include_usage: one final usage chunk with `choices: []`, before `[DONE]`."""
+    ex = ctx.probe("include_usage")
+    events = ctx.events(ex, "the include_usage stream")
+    problem = _usage_problem(ex, events)
+    if problem:
+        with_usage = [raw for p, raw in events if p.get("usage") is not None]
+        raise ex.failure(problem, (with_usage or [events[-1][1] if events else b""])[0])
+
+
+@check("chunk.stream_options_variants", "SHOULD", requests=2)
+def stream_options_variants(ctx: CheckContext) -> None:
+    """`stream_options: null` streams; `stream_options` without stream is never a 5xx."""
+    ex = ctx.stream(ctx.body(stream_options=None))
+    ctx.events(ex, "a stream with stream_options: null")
+    ex = ctx.chat(ctx.body(stream_options={"include_usage": True}))
+    if ex.status is None or ex.status >= 500:
+        raise ex.failure(
+            f"stream_options with stream: false got {ex.describe()}; answer 200 "
+            "or a 400 JSON error, never a 5xx (the SDK retries it)"
+        )
+
+
+@check("chunk.no_error_key", "MUST")
+def no_error_key(ctx: CheckContext) -> None:
+    """No chunk of a successful stream has a top-level `error` key (not even null)."""
+    ex = ctx.stream()
+    for payload, raw in ctx.events(ex, errors=True):
+        if "error" in payload:
+            what = "an error frame" if payload["error"] else f"'error': {payload['error']!r}"
+            raise ex.failure(
+                f"a stream for a valid request carried {what}; openai-python "
+                "raises on a truthy error and openai-go on any error key",
+                raw,
+            )
+
+
+@check("chunk.n", "SHOULD", requires="n", requests=2)
+def honours_n(ctx: CheckContext) -> None:
+    """`n: 2` gives two choices (index 0 and 1), streaming and not."""
+    single = ctx.probe("n")
+    ctx.expect_ok(single, "n: 2")
+    data = single.json if isinstance(single.json, dict) else {}
+    indices = [c.get("index") for c in _choices(data)]
+    if len(indices) != 2 or set(indices) != {0, 1}:
+        raise single.failure(
+            f"n: 2 gave choice indices {indices}; the container ignores n "
+            "silently: honour it or refuse it with a 400"
+        )
+    ex = ctx.stream(ctx.body(n=2))
+    events = ctx.events(ex, "the n: 2 stream")
+    seen = {c.get("index") for p, _ in events for c in _choices(p)}
+    if seen != {0, 1}:
+        raise ex.failure(
+            f"the n: 2 stream has choice indices {sorted(seen, key=str)}, expected 0 and 1"
+        )
+    problem = role_problem(events) or finish_problem(events)
+    if problem:
+        raise ex.failure(*problem)
+
+
+@check("chunk.logprobs", "SHOULD", requires="logprobs", requests=2)
+def honours_logprobs(ctx: CheckContext) -> None:
+    """`logprobs` with `top_logprobs: 2` gives chat-style logprobs, streaming and not."""
+    single = ctx.probe("logprobs")
+    ctx.expect_ok(single, "logprobs: true")
+    choices = _choices(single.json if isinstance(single.json, dict) else {})
+    logprobs = choices[0].get("logprobs") if choices else None
+    if logprobs is None:
+        raise single.failure(
+            "logprobs: true was ignored silently (logprobs is null); "
+            "honour it or refuse it with a 400"
+        )
+    problems = logprob_problems(logprobs, 2)
+    if problems:
+        raise single.failure(problems[0])
+    ex = ctx.stream(ctx.body(logprobs=True, top_logprobs=2))
+    for payload, raw in ctx.events(ex, "the logprobs stream"):
+        for choice in _choices(payload):
+            if _delta(choice).get("content"):
+                problems = logprob_problems(choice.get("logprobs"), 2)
+                if problems:
+                    raise ex.failure(f"streamed logprobs: {problems[0]}", raw)

@@ -1,0 +1,170 @@
+"""Error handling: OpenAI error envelopes, 4xx not 5xx, errors before and during a stream."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from .._context import CheckContext
+from .._exchange import Exchange
+from .._registry import CheckSkipped, check
+from .._schema import error_problems
+from ._prompts import user
+
+# Each of these is invalid per the OpenAI spec; a container must refuse it with a 4xx JSON error.
+INVALID_BODIES: Final[dict[str, Any]] = {
+    "empty object": {},
+    "empty messages": {"messages": []},
+    "messages as a string": {"messages": "x"},
+    "temperature as a string": {"temperature": "hot"},
+}
+NON_JSON: Final = b"this is not JSON {"
+OVER_CONTEXT_WORDS: Final = 300_000  # beyond any context window in use today
+UNSUPPORTED: Final[dict[str, Any]] = {
+    "user": "conformance-kit",
+    "metadata": {"purpose": "conformance"},
+    "store": False,
+    "parallel_tool_calls": False,
+    "service_tier": "auto",
+    "reasoning_effort": "low",
+    "response_format": {"type": "text"},
+    "seed": 7,
+}
+
+
+def _invalid(ctx: CheckContext, name: str, *, stream: bool = False) -> Exchange:
+    template = INVALID_BODIES[name]
+    body = ctx.body(**template) if template else {}
+    if stream:
+        body = {**body, "stream": True}
+    return ctx.chat(body)
+
+
+def _invalid_exchanges(ctx: CheckContext) -> list[tuple[str, Exchange]]:
+    pairs = [(name, _invalid(ctx, name)) for name in INVALID_BODIES]
+    return [*pairs, ("a non-JSON body", ctx.chat(content=NON_JSON))]
+
+
+@check("errors.shape", "MUST", requests=len(INVALID_BODIES) + 1)
+def error_envelope(ctx: CheckContext) -> str | None:
+    """Invalid bodies get an error status with a JSON OpenAI error envelope."""
+    notes = []
+    for name, ex in _invalid_exchanges(ctx):
+        if ex.status is None:
+            raise ex.failure(f"{name}: no response ({ex.transport_error})")
+        if ex.status < 400:
+            raise ex.failure(f"{name} was accepted with HTTP {ex.status}; refuse it with a 400")
+        if not ex.content_type.endswith("json") or ex.json is None:
+            raise ex.failure(
+                f"{name}: the HTTP {ex.status} error body is not JSON; send "
+                '{"error": {"message", "type", "param", "code"}}'
+            )
+        problems, readable = error_problems(ex.json)
+        if not readable:
+            raise ex.failure(f"{name}: {problems[0]}")
+        if problems:
+            notes.append(f"{name}: {problems[0]}")
+    return "; ".join(dict.fromkeys(notes)) or None
+
+
+@check("errors.client_errors_not_5xx", "MUST", requests=len(INVALID_BODIES) + 4)
+def client_errors_are_4xx(ctx: CheckContext) -> str:
+    """Client mistakes get a 4xx, never a 5xx (the OpenAI SDK retries 5xx twice)."""
+    cases = _invalid_exchanges(ctx)
+    cases.append(
+        (
+            "a prompt over the context window",
+            ctx.chat(ctx.body(messages=user("word " * OVER_CONTEXT_WORDS))),
+        )
+    )
+    cases.append(("top_logprobs: 21", ctx.chat(ctx.body(logprobs=True, top_logprobs=21))))
+    cases.append(
+        (
+            "max_completion_tokens beyond the context",
+            ctx.chat(ctx.body(max_completion_tokens=10_000_000)),
+        )
+    )
+    accepted = []
+    for name, ex in cases:
+        if ex.status is None:
+            raise ex.failure(f"{name}: no response ({ex.transport_error})")
+        if ex.status >= 500:
+            raise ex.failure(
+                f"{name} got {ex.describe()}; a client error must be a 4xx, or "
+                "every SDK retries it (3x the load)"
+            )
+        if ex.status < 400:
+            accepted.append(name)
+    return f"accepted: {', '.join(accepted)}" if accepted else "every client error got a 4xx"
+
+
+@check("errors.stream_rejected_before_start", "SHOULD", requests=2)
+def stream_rejected_up_front(ctx: CheckContext) -> None:
+    """Invalid streaming requests are refused with a 4xx JSON error before any SSE starts."""
+    for name in ("messages as a string", "temperature as a string"):
+        ex = _invalid(ctx, name, stream=True)
+        if ex.status is not None and 400 <= ex.status < 500 and isinstance(ex.json, dict):
+            continue
+        raise ex.failure(
+            f"{name} with stream: true got {ex.describe()}; refuse it with a 4xx "
+            "JSON error before streaming",
+            ex.body[:300],
+        )
+
+
+@check("errors.mid_stream", "MUST", modes="mock")
+def mid_stream_error_frame(ctx: CheckContext) -> str:
+    """An injected mid-stream failure ends in a JSON error frame the OpenAI SDK raises on."""
+    factory = ctx.target.fault_factory
+    if factory is None:
+        raise CheckSkipped(
+            "needs fault injection, which only the built-in reference target "
+            "has (--target reference)"
+        )
+    with factory(frozenset({"mid_stream_error"})) as faulty:
+        inner = CheckContext(faulty, model=ctx.model)
+        try:
+            ex = inner.stream()
+            # Blocked (skipped) when the faulty stream is unusable for another check's reason.
+            events = inner.events(ex, "the faulty stream", errors=True)
+        finally:
+            inner.close()
+            ctx.exchanges.extend(inner.exchanges)
+    last = events[-1] if events else None
+    _, readable = error_problems(last[0] if last else None)
+    if last is None or not readable:
+        raise ex.failure(
+            "the stream did not end with a JSON error frame "
+            '(data: {"error": {"message", "type", ...}})',
+            ex.body[-300:],
+        )
+    sdk = ex.sdk
+    if sdk.error_type != "APIError":
+        if sdk.error_event is not None and not sdk.error_event.data.startswith("{"):
+            raise CheckSkipped(
+                f"blocked: the OpenAI Python SDK fails before the error frame "
+                f"({sdk.error_type}); see sse.no_dataless_events"
+            )
+        raise ex.failure(
+            f"the OpenAI Python SDK did not raise APIError on the error frame but "
+            f"{ex.sdk.error_type or 'nothing'}",
+            last[1],
+        )
+    return f"error frame read as APIError: {ex.sdk.error}"
+
+
+@check("errors.unsupported_params", "INFO", requests=len(UNSUPPORTED))
+def unsupported_params(ctx: CheckContext) -> str:
+    """A matrix of which optional OpenAI fields are accepted or refused."""
+    ctx.expect_baseline(stream=False)
+    accepted, refused = [], []
+    for name, value in UNSUPPORTED.items():
+        ex = ctx.chat(ctx.body(**{name: value}))
+        if ex.status == 200:
+            accepted.append(name)
+        elif ex.status is not None and 400 <= ex.status < 500 and isinstance(ex.json, dict):
+            refused.append(f"{name} ({ex.status})")
+        else:
+            raise ex.failure(
+                f"'{name}' got {ex.describe()}; accept it or refuse it with a 4xx JSON error"
+            )
+    return f"accepted: {', '.join(accepted) or 'none'}; refused: {', '.join(refused) or 'none'}"

@@ -1,0 +1,228 @@
+"""SSE framing of `stream: true` answers, judged by the WHATWG parser and the SDK replica."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Final
+
+from .._context import CheckContext
+from .._exchange import Exchange
+from .._registry import check
+from .._sdk_replica import compare
+from ._prompts import UNICODE_PROMPT, long_body, user
+
+MIN_READS: Final = 3  # SM-08: at least 3 distinct read times, i.e. not buffered to the end
+# A buffered body can still arrive in a few TCP reads, but those land within a millisecond:
+# require the events of a 64-token generation to spread over some real time.
+MIN_SPREAD: Final = 0.010
+_FIELD_LINE: Final = re.compile(rb"(?m)^(event|id|retry):")
+
+
+def _stream_ok(ctx: CheckContext, ex: Exchange | None = None) -> Exchange:
+    ex = ex or ctx.stream()
+    return ctx.expect_ok(ex, "the streaming request")
+
+
+@check("sse.content_type", "MUST")
+def stream_content_type(ctx: CheckContext) -> None:
+    """A `stream: true` answer is 200 with `Content-Type: text/event-stream`."""
+    ex = ctx.stream()
+    if ex.status != 200:
+        ctx.expect_baseline(stream=False)  # if nothing works, container.route owns it
+        raise ex.failure(f"the streaming request got {ex.describe()}")
+    if ex.content_type != "text/event-stream":
+        raise ex.failure(
+            f"Content-Type is {ex.headers.get('content-type')!r}; SSE clients "
+            "(openai-node, Vercel AI SDK) need text/event-stream",
+            ex.body[:200],
+        )
+
+
+@check("sse.accept_json", "MUST", requests=2)
+def streams_despite_accept_json(ctx: CheckContext) -> None:
+    """It streams even with `Accept: application/json`, which the OpenAI SDK sends."""
+    for accept in ("application/json", "text/event-stream"):
+        ex = ctx.stream(headers={"Accept": accept})
+        _stream_ok(ctx, ex)
+        if not ex.spec.events and not ex.is_jsonlines:
+            raise ex.failure(
+                f"with Accept: {accept} and stream: true the answer is not an SSE "
+                "stream; ignore Accept and stream whenever stream is true",
+                ex.body[:300],
+            )
+
+
+def _framing_problem(ex: Exchange) -> tuple[str, bytes] | None:
+    head = ex.body[:300]
+    if ex.is_jsonlines:
+        return (
+            "the stream is LMI-style JSON lines, not SSE: the OpenAI SDK reads no events "
+            "from it; emit 'data: <json>\\n\\n' events",
+            head,
+        )
+    if not ex.spec.events:
+        return "the stream carried no SSE events", head
+    for event in ex.spec.events:
+        if event.data == "[DONE]":
+            continue
+        try:
+            payload = json.loads(event.data)
+        except ValueError:
+            return f"an event's data is not JSON: {event.data[:80]!r}", event.raw
+        if not isinstance(payload, dict):
+            return "an event's data is JSON but not an object", event.raw
+    disagreement = compare(ex.spec, ex.sdk)
+    if disagreement:
+        return disagreement, (ex.spec.facts.dataless_blocks or [head])[0]
+    if not ex.sdk.ok and ex.sdk.error_type != "APIError":
+        return f"the OpenAI Python SDK fails on it: {ex.sdk.error_type}: {ex.sdk.error}", head
+    return None
+
+
+@check("sse.framing", "MUST", requests=2)
+def events_are_json(ctx: CheckContext) -> str | None:
+    """Every event is one JSON object on `data:`, and both parsers read it alike."""
+    for ex in (_stream_ok(ctx), ctx.stream(long_body(ctx))):
+        if ex.status != 200:
+            continue
+        problem = _framing_problem(ex)
+        if problem:
+            raise ex.failure(problem[0], problem[1])
+    multi = [e for e in ctx.stream().spec.events if "\n" in e.data]
+    return "some events split data over several data: lines (valid, but unusual)" if multi else None
+
+
+@check("sse.done", "MUST")
+def ends_with_done(ctx: CheckContext) -> None:
+    """Exactly one `data: [DONE]`, as the last event, with nothing after it."""
+    ex = _stream_ok(ctx)
+    ctx.events(ex)  # blocked when the stream is not SSE at all
+    events = ex.spec.events
+    done = [i for i, e in enumerate(events) if e.data == "[DONE]"]
+    facts = ex.spec.facts
+    if not done:
+        tail = facts.trailing or ex.body[-200:]
+        hint = " (an unterminated last event is dropped by every parser)" if facts.trailing else ""
+        raise ex.failure(
+            f"the stream ended without 'data: [DONE]'{hint}; clients that wait "
+            "for it hang or report a broken stream",
+            tail,
+        )
+    if len(done) > 1:
+        raise ex.failure(f"'data: [DONE]' was sent {len(done)} times", events[done[1]].raw)
+    if done[0] != len(events) - 1:
+        raise ex.failure("events follow 'data: [DONE]'", events[done[0] + 1].raw)
+    after = ex.body[events[-1].end :]
+    if after.strip():
+        raise ex.failure("bytes follow the final 'data: [DONE]' event", after)
+
+
+@check("sse.no_dataless_events", "MUST", requests=2)
+def no_dataless_events(ctx: CheckContext) -> str | None:
+    """No `event:`-, `retry:`-, `id:`- or comment-only frames, and no bare `data:`."""
+    notes = []
+    ctx.events(ctx.stream())  # blocked when the stream is not SSE at all
+    for ex in (ctx.stream(), ctx.stream(long_body(ctx))):
+        if ex.status != 200:
+            continue
+        facts = ex.spec.facts
+        if facts.dataless_blocks:
+            raw = facts.dataless_blocks[0]
+            sdk = "the OpenAI Python SDK" if not raw.startswith(b":") else "openai-go"
+            raise ex.failure(
+                f"a frame without data ({raw[:40]!r}) is dispatched as an empty "
+                f"event by {sdk}, which then fails to parse it; send keep-alives "
+                "as comments inside data events, or not at all",
+                raw,
+            )
+        empty = [e for e in ex.spec.events if e.data == ""]
+        if empty:
+            raise ex.failure(
+                "a bare 'data:' event has empty data; the SDKs fail to parse it", empty[0].raw
+            )
+        if facts.extra_blank_lines and facts.fields["id"]:
+            raise ex.failure(
+                "extra blank lines after an 'id:' field make the OpenAI Python "
+                "SDK dispatch empty events",
+                ex.body[:300],
+            )
+        if facts.comments:
+            notes.append(f"{facts.comments} comment line(s) inside events (tolerated)")
+    return "; ".join(notes) or None
+
+
+@check("sse.no_named_events", "SHOULD")
+def no_named_events(ctx: CheckContext) -> None:
+    """Events carry no `event:`, `id:` or `retry:` fields (openai-node and old SDKs)."""
+    ex = ctx.stream()
+    ctx.events(ex)  # blocked when the stream is not SSE at all
+    fields = {f: n for f, n in ex.spec.facts.fields.items() if f in ("event", "id", "retry")}
+    if fields:
+        names = ", ".join(f"{f}: ({n}x)" for f, n in sorted(fields.items()))
+        match = _FIELD_LINE.search(ex.body)
+        first = ex.body[match.start() : match.start() + 200] if match else ex.body[:200]
+        raise ex.failure(
+            f"the stream uses {names}; openai-node yields named events as "
+            "{event, data} and openai-python < 1.97.2 breaks on them",
+            first,
+        )
+
+
+@check("sse.incremental", "SHOULD")
+def arrives_incrementally(ctx: CheckContext) -> str:
+    """Chunks arrive over time, not in one burst at the end."""
+    ex = ctx.stream(long_body(ctx))
+    ctx.events(ex, "the long stream")  # blocked when not SSE or cut short by an error frame
+    arrivals = ex.event_arrivals()
+    distinct = sorted({round(t, 4) for t in arrivals})
+    spread = distinct[-1] - distinct[0] if distinct else 0.0
+    if len(distinct) < MIN_READS or spread < MIN_SPREAD:
+        raise ex.failure(
+            f"{len(arrivals)} events arrived in {len(distinct)} read(s) within "
+            f"{spread * 1000:.1f} ms, {ex.elapsed * 1000:.0f} ms after the request: "
+            "the stream is buffered; flush each event as it is generated"
+        )
+    return (
+        f"{len(arrivals)} events over {len(distinct)} reads; first after "
+        f"{distinct[0] * 1000:.0f} ms, last after {distinct[-1] * 1000:.0f} ms"
+    )
+
+
+@check("sse.matches_nonstream", "SHOULD", requests=2)
+def stream_matches_nonstream(ctx: CheckContext) -> None:
+    """Concatenated deltas equal the non-streaming content (emoji and CJK included)."""
+    body = ctx.body(messages=user(UNICODE_PROMPT), max_completion_tokens=32)
+    single = ctx.expect_ok(ctx.chat(body), "the non-streaming unicode request")
+    streamed = ctx.stream(body)
+    chunks = ctx.chunks(streamed, "the streaming unicode request")
+    text, finish = "", None
+    for chunk in chunks:
+        for choice in chunk.get("choices") or []:
+            if isinstance(choice, dict) and choice.get("index", 0) == 0:
+                delta = choice.get("delta")
+                if isinstance(delta, dict) and isinstance(delta.get("content"), str):
+                    text += delta["content"]
+                finish = choice.get("finish_reason") or finish
+    data = single.json if isinstance(single.json, dict) else {}
+    choice0 = (data.get("choices") or [{}])[0]
+    expected = (choice0.get("message") or {}).get("content") or ""
+    if text != expected:
+        raise streamed.failure(f"streamed content {text[:80]!r} != non-stream {expected[:80]!r}")
+    if finish != choice0.get("finish_reason"):
+        raise streamed.failure(
+            f"finish_reason {finish!r} streamed, {choice0.get('finish_reason')!r} non-stream"
+        )
+
+
+@check("sse.jsonlines_detected", "INFO")
+def not_jsonlines(ctx: CheckContext) -> None:
+    """Names LMI-style JSON lines explicitly when the container streams them."""
+    ex = _stream_ok(ctx)
+    if ex.is_jsonlines:
+        raise ex.failure(
+            f"the container streams JSON lines ({ex.content_type}), as LMI does; "
+            "the route forwards them unchanged and OpenAI clients cannot read "
+            "them: enable OpenAI-compatible SSE output",
+            ex.body[:300],
+        )

@@ -1,0 +1,112 @@
+"""Tool calling, when the container supports it (a clean 4xx refusal skips these checks)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from .._capabilities import TOOL_NAME, TOOL_PROMPT, WEATHER_TOOL
+from .._context import CheckContext
+from .._registry import check
+from .._schema import arguments_problems, tool_call_problems
+from ._prompts import finish_of
+
+NAMES: Final = {TOOL_NAME}
+
+
+@check("tools.nonstream", "SHOULD", requires="tools")
+def tool_calls_nonstream(ctx: CheckContext) -> str | None:
+    """`tool_choice: "required"` yields well-formed `message.tool_calls`."""
+    ex = ctx.probe("tools")
+    ctx.expect_ok(ex, "the tool request")
+    try:
+        calls = ex.json["choices"][0]["message"].get("tool_calls")
+    except (KeyError, IndexError, TypeError, AttributeError):
+        calls = None
+    if not calls or not isinstance(calls, list):
+        raise ex.failure(
+            "tools with tool_choice 'required' gave no tool_calls: the container "
+            "ignores tools silently; honour them or refuse them with a 400"
+        )
+    for call in calls:
+        problems = tool_call_problems(call, NAMES)
+        if problems:
+            raise ex.failure(problems[0])
+    finish = finish_of(ex.json)
+    if finish != "tool_calls":
+        return f"finish_reason is {finish!r}; OpenAI sends 'tool_calls'"
+    return None
+
+
+def _stream_problem(events: list[tuple[dict[str, Any], bytes]]) -> tuple[str, bytes] | None:
+    args: dict[tuple[int, int], str] = {}
+    finishes: list[str] = []
+    for payload, raw in events:
+        for choice in payload.get("choices") or []:
+            delta = choice.get("delta") or {}
+            if choice.get("finish_reason"):
+                finishes.append(choice["finish_reason"])
+            for frag in delta.get("tool_calls") or []:
+                index = frag.get("index") if isinstance(frag, dict) else None
+                if not isinstance(index, int) or isinstance(index, bool):
+                    return (
+                        "a tool-call delta has no integer 'index'; the OpenAI SDK's stream "
+                        "accumulator raises TypeError and other clients drop the call"
+                    ), raw
+                key = (choice.get("index", 0), index)
+                fn = frag.get("function") or {}
+                if key not in args:
+                    if not frag.get("id") or frag.get("type") != "function" or not fn.get("name"):
+                        return (
+                            f"the first fragment of tool call {index} lacks id, "
+                            "type 'function' or function.name"
+                        ), raw
+                    args[key] = ""
+                args[key] += fn.get("arguments") or ""
+    if not args:
+        return "the stream carried no tool-call deltas although tools were required", b""
+    for (_, index), text in sorted(args.items()):
+        problems = arguments_problems(text)
+        if problems:
+            return f"tool call {index}: concatenated {problems[0]}", text.encode()
+    if finishes.count("tool_calls") != 1:
+        return f"finish_reasons were {finishes}, expected exactly one 'tool_calls'", b""
+    return None
+
+
+@check("tools.stream_deltas", "MUST", requires="tools", requests=2)
+def tool_call_deltas(ctx: CheckContext) -> None:
+    """Each tool-call delta has an int `index`; the first carries id, type and name."""
+    ex = ctx.stream(ctx.probe_body("tools"))
+    problem = _stream_problem(ctx.events(ex, "the tool stream"))
+    if problem:
+        raise ex.failure(*problem)
+
+
+def _followup(arguments: str) -> list[dict[str, Any]]:
+    call = {
+        "id": "call_kit_1",
+        "type": "function",
+        "function": {"name": TOOL_NAME, "arguments": arguments},
+    }
+    return [
+        {"role": "user", "content": TOOL_PROMPT},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "call_kit_1", "content": json.dumps({"temp_c": 21})},
+    ]
+
+
+@check("tools.followup", "SHOULD", requires="tools", requests=2)
+def tool_followup(ctx: CheckContext) -> None:
+    """A second turn with the assistant's tool_calls and a `tool` message gets an answer."""
+    for arguments in ("{}", ""):  # vLLM's no-argument tool-call test sends both
+        body = ctx.body(
+            messages=_followup(arguments), tools=[WEATHER_TOOL], max_completion_tokens=32
+        )
+        ex = ctx.expect_ok(ctx.chat(body), f"a tool-result turn (arguments {arguments!r})")
+        try:
+            message = ex.json["choices"][0]["message"]
+        except (KeyError, IndexError, TypeError):
+            raise ex.failure("the tool-result turn did not return a message") from None
+        if not message.get("content") and not message.get("tool_calls"):
+            raise ex.failure("the tool-result turn returned neither content nor tool_calls")

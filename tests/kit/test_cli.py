@@ -1,0 +1,182 @@
+"""The command line: exit codes 0/1/2, the three formats, --output, --list and python -m."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance._cli import main
+from conformance._local import KIT_REFERENCE
+from conformance._reference import ReferenceConfig, create_reference_app
+from conformance._serve import serve_app
+from conformance._target import Target
+
+
+@pytest.fixture(scope="module")
+def broken_url() -> Iterator[str]:
+    """A container that refuses model "" and never sends [DONE]."""
+    config = ReferenceConfig(**KIT_REFERENCE, faults=frozenset({"no_done", "reject_empty_model"}))
+    with serve_app(create_reference_app(config)) as url:
+        yield url
+
+
+def run_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
+    code = main([*args, "--format", "json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out)
+
+
+def test_default_is_the_reference_behind_the_emulator(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 0
+    captured = capsys.readouterr()
+    assert "built-in reference container behind the emulator" in captured.out
+    assert "exit 0: no MUST check failed" in captured.out
+    assert "[ 1/" in captured.err and "passed  MUST   container.route" in captured.err
+
+
+def test_json_format(reference_direct: Target, capsys: pytest.CaptureFixture[str]) -> None:
+    code, data = run_json(["--target", reference_direct.base_url, "--select", "chat.*"], capsys)
+    assert code == 0
+    assert data["mode"] == "direct"
+    assert [r["id"] for r in data["results"]] == [
+        "chat.content_type",
+        "chat.schema",
+        "chat.usage",
+        "chat.max_tokens",
+        "chat.stop",
+    ]
+    assert data["summary"] == {"passed": 5, "failed": 0, "errored": 0, "skipped": 0}
+
+
+def test_junit_format_to_a_file(
+    reference_direct: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "conformance.xml"
+    args = [
+        "--target",
+        reference_direct.base_url,
+        "--select",
+        "sse.*",
+        "--format",
+        "junit",
+        "--output",
+        str(report),
+    ]
+    assert main(args) == 0
+    assert capsys.readouterr().out == ""
+    suite = ET.parse(report).getroot().find("testsuite")
+    assert suite is not None and suite.get("failures") == "0"
+    assert [c.get("name") for c in suite.iter("testcase")][:2] == [
+        "sse.content_type",
+        "sse.accept_json",
+    ]
+
+
+def test_exit_1_when_a_must_check_fails(
+    broken_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, data = run_json(["--target", broken_url, "--select", "sse.done,container.*"], capsys)
+    assert code == 1
+    outcomes = {r["id"]: r["outcome"] for r in data["results"]}
+    assert outcomes["container.empty_model"] == "failed"
+    assert outcomes["sse.done"] == "skipped"  # blocked: the default stream is refused
+
+
+def test_model_flag_is_sent(broken_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, data = run_json(
+        [
+            "--target",
+            broken_url,
+            "--model",
+            "my-model",
+            "--select",
+            "sse.done,container.empty_model,chat.schema",
+        ],
+        capsys,
+    )
+    outcomes = {r["id"]: r["outcome"] for r in data["results"]}
+    assert outcomes == {
+        "container.empty_model": "failed",
+        "chat.schema": "passed",
+        "sse.done": "failed",
+    }
+    assert code == 1
+
+
+def test_text_format_shows_the_bytes_that_broke_it(
+    broken_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--target", broken_url, "--model", "m", "--select", "sse.done"]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED sse.done (MUST): the stream ended without 'data: [DONE]'" in out
+    assert "sent:     POST " + broken_url + "/v1/chat/completions" in out
+    assert '"stream": true' in out and "finish_reason" in out
+
+
+def test_mock_mode_puts_the_emulator_in_front(
+    reference_direct: Target, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, data = run_json(
+        [
+            "--target",
+            reference_direct.base_url,
+            "--mode",
+            "mock",
+            "--select",
+            "container.*,errors.mid_stream",
+        ],
+        capsys,
+    )
+    assert code == 0 and data["mode"] == "mock"
+    skipped = {r["id"]: r["message"] for r in data["results"] if r["outcome"] == "skipped"}
+    assert list(skipped) == ["errors.mid_stream"]  # fault injection needs --target reference
+
+
+def test_severity_filter(reference_direct: Target, capsys: pytest.CaptureFixture[str]) -> None:
+    _, data = run_json(
+        ["--target", reference_direct.base_url, "--severity", "must", "--select", "chat.*"], capsys
+    )
+    assert {r["severity"] for r in data["results"]} == {"MUST"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--format", "xml"], "invalid choice"),
+        (["--target", "http://127.0.0.1:9"], "cannot reach http://127.0.0.1:9"),
+        (["--target", "localhost:8080"], "must start with http://"),
+        (["--select", "nothing.*"], "no check matches"),
+        (["--mode", "live"], "invalid choice"),
+    ],
+)
+def test_exit_2_on_usage_errors(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    assert "--inference-component" in capsys.readouterr().out
+
+
+def test_list_and_python_dash_m() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance", "--list", "--select", "sse.*"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split()[:2] == ["sse.content_type", "MUST"]
+    assert all(line.startswith("sse.") for line in lines)

@@ -1,0 +1,107 @@
+"""The pytest plugin: inert by default; with --conformance-target, one test item per check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from conformance._local import KIT_REFERENCE
+from conformance._reference import ReferenceConfig, create_reference_app
+from conformance._serve import serve_app
+from conformance._target import Target
+
+PLUGIN = ("-p", "no:sagemaker_openai_conformance", "-p", "conformance.plugin")
+
+
+@pytest.fixture(scope="module")
+def no_done_url() -> Iterator[str]:
+    config = ReferenceConfig(**KIT_REFERENCE, faults=frozenset({"no_done"}))
+    with serve_app(create_reference_app(config)) as url:
+        yield url
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """An empty project (its ini only silences pytest-asyncio's default-scope warning)."""
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    return pytester
+
+
+@pytest.fixture
+def one_test(project: pytest.Pytester) -> pytest.Pytester:
+    project.makepyfile("def test_own(): assert True\n")
+    return project
+
+
+def test_inert_without_the_option(one_test: pytest.Pytester) -> None:
+    result = one_test.runpytest(*PLUGIN, "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.no_fnmatch_line("*container.*")
+
+
+def test_the_installed_entry_point_is_inert_too(one_test: pytest.Pytester) -> None:
+    result = one_test.runpytest("-v")  # loaded through pytest11, as in a user's project
+    result.assert_outcomes(passed=1)
+    result = one_test.runpytest("--help")
+    result.stdout.fnmatch_lines(["*--conformance-target=URL*", "*--conformance-severity*"])
+
+
+def test_one_item_per_check(one_test: pytest.Pytester, reference_direct: Target) -> None:
+    result = one_test.runpytest(
+        *PLUGIN,
+        "-v",
+        "--conformance-target",
+        reference_direct.base_url,
+        "--conformance-select",
+        "chat.*",
+    )
+    result.assert_outcomes(passed=6)  # five checks and the project's own test
+    result.stdout.fnmatch_lines([
+        "chat.content_type PASSED*", "chat.schema PASSED*", "chat.usage PASSED*",
+        "chat.max_tokens PASSED*", "chat.stop PASSED*",
+    ])  # fmt: skip
+
+
+def test_collect_only_lists_check_ids(one_test: pytest.Pytester, reference_direct: Target) -> None:
+    result = one_test.runpytest(
+        *PLUGIN,
+        "--co",
+        "-q",
+        "--conformance-target",
+        reference_direct.base_url,
+        "--conformance-severity",
+        "MUST",
+    )
+    lines = [line for line in result.stdout.lines if line.startswith(("container.", "sse."))]
+    assert "container.ping" in lines and "sse.done" in lines
+    assert "sse.incremental" not in lines  # SHOULD
+    assert "errors.mid_stream" not in result.stdout.str()  # mock mode only
+
+
+def test_a_failing_check_shows_its_evidence(project: pytest.Pytester, no_done_url: str) -> None:
+    result = project.runpytest(
+        *PLUGIN,
+        "--conformance-target",
+        no_done_url,
+        "--conformance-select",
+        "sse.done",
+        "--conformance-select",
+        "chunk.stable_id",
+        "--conformance-model",
+        "m",
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*failed (MUST): the stream ended without 'data: ?DONE?'*",
+        "*sent:     POST http://127.0.0.1:*/v1/chat/completions",
+        "FAILED sse.done*",
+    ])  # fmt: skip
+
+
+def test_keyword_selection_and_mock_mode(one_test: pytest.Pytester) -> None:
+    result = one_test.runpytest(
+        *PLUGIN, "-v", "--conformance-target", "reference", "-k", "mid_stream or tools"
+    )
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["errors.mid_stream PASSED*"])

@@ -1,0 +1,114 @@
+"""The registry: severities, the @check decorator, ids and summaries."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance._registry import REGISTRY, Check, Severity, check
+from conformance._runner import select_checks
+
+CATALOGUE = {
+    "container.ping": "MUST", "container.invocations": "SHOULD", "container.route": "MUST",
+    "container.ignores_sagemaker_headers": "MUST", "container.empty_model": "MUST",
+    "container.large_body": "SHOULD", "chat.content_type": "MUST", "chat.schema": "MUST",
+    "chat.usage": "SHOULD", "chat.max_tokens": "MUST", "chat.stop": "SHOULD",
+    "sse.content_type": "MUST", "sse.accept_json": "MUST", "sse.framing": "MUST",
+    "sse.done": "MUST", "sse.no_dataless_events": "MUST", "sse.incremental": "SHOULD",
+    "sse.matches_nonstream": "SHOULD", "sse.jsonlines_detected": "INFO",
+    "chunk.schema": "MUST", "chunk.stable_id": "MUST", "chunk.role_first": "SHOULD",
+    "chunk.finish_reason": "MUST", "chunk.no_empty_choices": "MUST", "chunk.usage_chunk": "MUST",
+    "chunk.no_error_key": "MUST", "chunk.n": "SHOULD", "chunk.logprobs": "SHOULD",
+    "tools.nonstream": "SHOULD", "tools.stream_deltas": "MUST", "tools.followup": "SHOULD",
+    "errors.shape": "MUST", "errors.client_errors_not_5xx": "MUST",
+    "errors.stream_rejected_before_start": "SHOULD", "errors.mid_stream": "MUST",
+    "errors.unsupported_params": "INFO", "live.route": "MUST", "live.sample_client": "MUST",
+    "live.auth_errors": "INFO",
+}  # fmt: skip
+
+
+def test_severity_is_ordered_and_parses() -> None:
+    assert Severity.INFO < Severity.SHOULD < Severity.MUST
+    assert max([Severity.SHOULD, Severity.MUST, Severity.INFO]) is Severity.MUST
+    assert Severity.parse("should") is Severity.SHOULD
+    with pytest.raises(ValueError, match="MUST, SHOULD or INFO"):
+        Severity.parse("CRITICAL")
+
+
+def test_every_catalogue_id_is_registered_with_its_severity() -> None:
+    registered = {c.id: c.severity.value for c in select_checks()}
+    assert {k: registered.get(k) for k in CATALOGUE} == CATALOGUE
+
+
+def test_modes_follow_the_issue() -> None:
+    checks = {c.id: c for c in select_checks()}
+    assert checks["container.ping"].modes == ("direct",)
+    assert checks["errors.mid_stream"].modes == ("mock",)
+    assert all(c.modes == ("live",) for i, c in checks.items() if i.startswith("live."))
+    assert checks["tools.stream_deltas"].requires == ("tools",)
+
+
+def test_summaries_come_from_docstrings() -> None:
+    for chk in select_checks():
+        assert chk.summary == chk.func.__doc__.strip().splitlines()[0]  # type: ignore[union-attr]
+        assert chk.summary and not chk.summary.endswith(":")
+
+
+def test_decorator_registers_a_frozen_check() -> None:
+    registry: dict[str, Check] = {}
+
+    @check("demo.thing", "SHOULD", modes=("direct",), registry=registry)
+    def thing(ctx: object) -> None:
+        """Does a thing.
+
+        More words that are not the summary.
+        """
+
+    chk = registry["demo.thing"]
+    assert (chk.id, chk.severity, chk.modes, chk.summary) == (
+        "demo.thing",
+        Severity.SHOULD,
+        ("direct",),
+        "Does a thing.",
+    )
+    assert chk.area == "demo" and chk.func is thing
+    with pytest.raises(AttributeError):
+        chk.id = "other"  # type: ignore[misc]
+
+
+def test_duplicate_id_is_refused() -> None:
+    registry: dict[str, Check] = {}
+
+    @check("demo.same", "INFO", registry=registry)
+    def first(ctx: object) -> None:
+        """The first."""
+
+    with pytest.raises(ValueError, match=r"duplicate check id 'demo\.same'"):
+        check("demo.same", "INFO", registry=registry)
+
+
+def test_builtin_ids_cannot_be_registered_twice() -> None:
+    select_checks()  # make sure the built-ins are loaded
+    with pytest.raises(ValueError, match="duplicate"):
+        check("sse.done", "MUST")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"id": "Nodot"}, "lowercase and dotted"),
+        ({"id": "a.b", "modes": ("cloud",)}, "modes must be"),
+        ({"id": "a.b", "requires": "gpu"}, "requires must be"),
+    ],
+)
+def test_malformed_declarations_are_refused(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        check(severity="MUST", registry={}, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_check_needs_a_docstring() -> None:
+    def undocumented(ctx: object) -> None:
+        pass
+
+    with pytest.raises(ValueError, match="docstring"):
+        check("demo.nodoc", "INFO", registry={})(undocumented)  # type: ignore[arg-type]
+    assert "demo.nodoc" not in REGISTRY

@@ -10,7 +10,6 @@ from conformance._local import reference_target
 from conformance._target import Target
 
 
-
 @pytest.fixture(scope="session")
 def reference_direct() -> Iterator[Target]:
     """The built-in reference container on loopback, talked to directly."""

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint typecheck token-vectors clean
+.PHONY: venv demo test lint typecheck token-vectors bench fuzz load clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -28,6 +28,18 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+## Benchmarks: ratios against baselines measured side by side in one process -> bench/results.json.
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+## Property tests at full strength (CI runs the same tests with a small example count).
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=10000 $(BIN)/pytest tests/fuzz -q -p no:cacheprovider
+
+## 1,000 mixed requests at concurrency 50 through proxy, plugin, emulator and reference container.
+load: $(STAMP)
+	$(BIN)/python -m bench.load
 
 ## Regenerate tests/vectors/token_vectors.json with sagemaker-core in its own venv.
 token-vectors:

@@ -15,7 +15,6 @@ import contextvars
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-import httpx
 import litellm
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.llms.custom_llm import CustomLLM
@@ -55,196 +54,78 @@ def install_loop_capture() -> None:
         litellm.callbacks.append(LOOP_CAPTURE)
 
 
-def _call(
-    stream: bool,
-    model: str,
-    messages: list[Any],
-    api_base: str | None,
-    api_key: str | None,
-    logging_obj: Any,
-    optional_params: dict[str, Any],
-    litellm_params: dict[str, Any] | None,
-    headers: dict[str, str] | None,
-    timeout: float | httpx.Timeout | None,
-) -> Call:
+def _call(stream: bool, kwargs: dict[str, Any]) -> Call:
+    """Validate LiteLLM's handler arguments into a Call; logs the request (token masked)."""
+    optional_params: dict[str, Any] = kwargs.get("optional_params") or {}
+    logging_obj = kwargs.get("logging_obj")
     # LiteLLM keeps the OpenAI ``user`` field only on its logging object for custom providers.
     user = getattr(logging_obj, "user", None)
     if isinstance(user, str) and "user" not in optional_params:
         optional_params = {**optional_params, "user": user}
     try:
         call = prepare(
-            model,
-            messages,
+            kwargs["model"],
+            kwargs["messages"],
             optional_params=optional_params,
-            litellm_params=litellm_params,
-            api_base=api_base,
-            api_key=api_key,
-            headers=headers,
-            timeout=timeout,
+            litellm_params=kwargs.get("litellm_params"),
+            api_base=kwargs.get("api_base"),
+            api_key=kwargs.get("api_key"),
+            headers=kwargs.get("headers"),
+            timeout=kwargs.get("timeout"),
             stream=stream,
         )
     except ConfigurationError as exc:
-        raise build_error(SageMakerConfigurationError, str(exc), model=model, status=400) from None
-    _log_pre_call(logging_obj, call, messages)
+        raise build_error(
+            SageMakerConfigurationError, str(exc), model=kwargs["model"], status=400
+        ) from None
+    _log_pre_call(logging_obj, call, kwargs["messages"])
     return call
+
+
+def _translate(exc: Exception, call: Call) -> Exception:
+    # Credential loading happens lazily at send time; surface its errors as LiteLLM types.
+    if isinstance(exc, CredentialsError):
+        return build_error(SageMakerCredentialsError, str(exc), model=call.model, status=401)
+    return build_error(SageMakerConfigurationError, str(exc), model=call.model, status=400)
 
 
 def _guard(call: Call, opener: Callable[[], Any]) -> Any:
     try:
         return opener()
-    except CredentialsError as exc:
-        raise build_error(
-            SageMakerCredentialsError, str(exc), model=call.model, status=401
-        ) from None
-    except ConfigurationError as exc:
-        raise build_error(
-            SageMakerConfigurationError, str(exc), model=call.model, status=400
-        ) from None
+    except (CredentialsError, ConfigurationError) as exc:
+        raise _translate(exc, call) from None
 
 
 class SageMakerOpenAI(CustomLLM):
-    """LiteLLM provider for ``sagemaker_openai/<endpoint>[/<inference-component>]``."""
+    """LiteLLM provider for ``sagemaker_openai/<endpoint>[/<inference-component>]``.
+
+    LiteLLM calls these methods with keyword arguments only (``model``, ``messages``,
+    ``api_base``, ``api_key``, ``optional_params``, ``litellm_params``, ``headers``,
+    ``timeout``, ``logging_obj`` and a few unused ones), so each takes ``**kwargs``.
+    """
 
     def __repr__(self) -> str:
         return "SageMakerOpenAI()"
 
-    def completion(
-        self,
-        model: str,
-        messages: list[Any],
-        api_base: str | None,
-        custom_prompt_dict: dict[str, Any],
-        model_response: ModelResponse,
-        print_verbose: Callable[..., Any],
-        encoding: Any,
-        api_key: str | None,
-        logging_obj: Any,
-        optional_params: dict[str, Any],
-        acompletion: Any = None,
-        litellm_params: dict[str, Any] | None = None,
-        logger_fn: Any = None,
-        headers: dict[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        client: Any = None,
-    ) -> ModelResponse:
-        call = _call(
-            False,
-            model,
-            messages,
-            api_base,
-            api_key,
-            logging_obj,
-            optional_params,
-            litellm_params,
-            headers,
-            timeout,
-        )
+    def completion(self, **kwargs: Any) -> ModelResponse:  # type: ignore[override]
+        call = _call(False, kwargs)
         return _guard(call, lambda: complete_sync(call))  # type: ignore[no-any-return]
 
-    async def acompletion(
-        self,
-        model: str,
-        messages: list[Any],
-        api_base: str | None,
-        custom_prompt_dict: dict[str, Any],
-        model_response: ModelResponse,
-        print_verbose: Callable[..., Any],
-        encoding: Any,
-        api_key: str | None,
-        logging_obj: Any,
-        optional_params: dict[str, Any],
-        acompletion: Any = None,
-        litellm_params: dict[str, Any] | None = None,
-        logger_fn: Any = None,
-        headers: dict[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        client: Any = None,
-    ) -> ModelResponse:
-        call = _call(
-            False,
-            model,
-            messages,
-            api_base,
-            api_key,
-            logging_obj,
-            optional_params,
-            litellm_params,
-            headers,
-            timeout,
-        )
+    async def acompletion(self, **kwargs: Any) -> ModelResponse:  # type: ignore[override]
+        call = _call(False, kwargs)
         try:
             return await complete_async(call)
-        except CredentialsError as exc:
-            raise build_error(
-                SageMakerCredentialsError, str(exc), model=call.model, status=401
-            ) from None
+        except (CredentialsError, ConfigurationError) as exc:
+            raise _translate(exc, call) from None
 
-    def streaming(  # type: ignore[override]  # we also yield ModelResponseStream (pattern E)
-        self,
-        model: str,
-        messages: list[Any],
-        api_base: str | None,
-        custom_prompt_dict: dict[str, Any],
-        model_response: ModelResponse,
-        print_verbose: Callable[..., Any],
-        encoding: Any,
-        api_key: str | None,
-        logging_obj: Any,
-        optional_params: dict[str, Any],
-        acompletion: Any = None,
-        litellm_params: dict[str, Any] | None = None,
-        logger_fn: Any = None,
-        headers: dict[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        client: Any = None,
-    ) -> Iterator[Chunk]:
-        call = _call(
-            True,
-            model,
-            messages,
-            api_base,
-            api_key,
-            logging_obj,
-            optional_params,
-            litellm_params,
-            headers,
-            timeout,
-        )
+    def streaming(self, **kwargs: Any) -> Iterator[Chunk]:  # type: ignore[override]
+        call = _call(True, kwargs)
         response = _guard(call, lambda: open_sync(call))
         return iter_chunks(response, call)
 
     # A plain def, not ``async def``: it must open the request before returning (see module doc).
-    def astreaming(  # type: ignore[override]
-        self,
-        model: str,
-        messages: list[Any],
-        api_base: str | None,
-        custom_prompt_dict: dict[str, Any],
-        model_response: ModelResponse,
-        print_verbose: Callable[..., Any],
-        encoding: Any,
-        api_key: str | None,
-        logging_obj: Any,
-        optional_params: dict[str, Any],
-        acompletion: Any = None,
-        litellm_params: dict[str, Any] | None = None,
-        logger_fn: Any = None,
-        headers: dict[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        client: Any = None,
-    ) -> AsyncIterator[Chunk]:
-        call = _call(
-            True,
-            model,
-            messages,
-            api_base,
-            api_key,
-            logging_obj,
-            optional_params,
-            litellm_params,
-            headers,
-            timeout,
-        )
+    def astreaming(self, **kwargs: Any) -> AsyncIterator[Chunk]:  # type: ignore[override]
+        call = _call(True, kwargs)
         loop = _caller_loop.get()
         if loop is None or loop.is_closed():
             # The hook was not in litellm.callbacks for this call (e.g. a proxy config that

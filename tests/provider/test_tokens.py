@@ -195,3 +195,19 @@ def test_profile_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
         litellm.completion(model="sagemaker_openai/ep", messages=MESSAGES, aws_profile_name="p1")
     token = route.calls.last.request.headers["authorization"].removeprefix("Bearer ")
     assert _query(token)["X-Amz-Credential"][0].startswith("AKIAPROFILEEXAMPLE/")
+
+
+@pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
+def test_role_that_is_not_an_arn_is_a_configuration_error_on_every_path(sync: bool) -> None:
+    kwargs = {**CREDS, "aws_role_name": "just-a-name"}
+
+    async def run() -> None:
+        await litellm.acompletion(model="sagemaker_openai/ep", messages=MESSAGES, num_retries=0, **kwargs)
+
+    with respx.mock() as mock, pytest.raises(litellm.BadRequestError) as info:
+        if sync:
+            litellm.completion(model="sagemaker_openai/ep", messages=MESSAGES, num_retries=0, **kwargs)
+        else:
+            asyncio.run(run())
+    assert isinstance(info.value, ConfigurationError) and "role ARN" in str(info.value)
+    assert not mock.calls

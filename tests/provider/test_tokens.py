@@ -202,11 +202,15 @@ def test_role_that_is_not_an_arn_is_a_configuration_error_on_every_path(sync: bo
     kwargs = {**CREDS, "aws_role_name": "just-a-name"}
 
     async def run() -> None:
-        await litellm.acompletion(model="sagemaker_openai/ep", messages=MESSAGES, num_retries=0, **kwargs)
+        await litellm.acompletion(
+            model="sagemaker_openai/ep", messages=MESSAGES, num_retries=0, **kwargs
+        )
 
     with respx.mock() as mock, pytest.raises(litellm.BadRequestError) as info:
         if sync:
-            litellm.completion(model="sagemaker_openai/ep", messages=MESSAGES, num_retries=0, **kwargs)
+            litellm.completion(
+                model="sagemaker_openai/ep", messages=MESSAGES, num_retries=0, **kwargs
+            )
         else:
             asyncio.run(run())
     assert isinstance(info.value, ConfigurationError) and "role ARN" in str(info.value)

@@ -14,17 +14,15 @@ import os
 import re
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, Final
-
-import botocore.session
-from botocore.credentials import (
-    AssumeRoleCredentialFetcher,
-    AssumeRoleWithWebIdentityCredentialFetcher,
-    Credentials,
-    DeferredRefreshableCredentials,
-)
+from typing import TYPE_CHECKING, Any, Final
 
 from ._exceptions import ConfigurationError, CredentialsError
+
+if TYPE_CHECKING:
+    from botocore.credentials import Credentials
+
+# botocore is imported inside the functions that need it: it costs ~130 ms to import, LiteLLM
+# does not load it, and it is only needed once credentials are first loaded.
 
 REGION_ENV_VARS: Final = ("AWS_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION")
 # Every AWS region id is lowercase words and a number: us-east-1, us-gov-west-1, cn-north-1,
@@ -73,6 +71,8 @@ def validate_region(region: str) -> str:
 @functools.lru_cache(maxsize=64)
 def _profile_region(profile: str | None) -> str | None:
     # Building a botocore Session reads the config files: cache it, it is not free.
+    import botocore.session
+
     try:
         session = botocore.session.Session(profile=profile)
         region = session.get_scoped_config().get("region")
@@ -109,6 +109,8 @@ def _deref(value: str) -> str:
 
 def load_default_credentials(profile: str | None = None) -> Credentials | None:
     """botocore's default chain (env, shared files, SSO, container, instance profile)."""
+    import botocore.session
+
     return botocore.session.Session(profile=profile).get_credentials()
 
 
@@ -119,6 +121,8 @@ def _base_credentials(spec: CredentialSpec) -> Credentials:
                 "aws_access_key_id and aws_secret_access_key must be given together"
             )
         token = _deref(spec.aws_session_token) if spec.aws_session_token else None
+        from botocore.credentials import Credentials
+
         return Credentials(
             _deref(spec.aws_access_key_id), _deref(spec.aws_secret_access_key), token
         )
@@ -147,6 +151,8 @@ def _role_arn(role: str) -> str:
 
 
 def _client_creator(spec: CredentialSpec, region: str) -> Any:
+    import botocore.session
+
     session = botocore.session.Session()
 
     def create(service: str, **kwargs: Any) -> Any:
@@ -163,6 +169,12 @@ def load_credentials(spec: CredentialSpec, region: str) -> Credentials:
 
     May do network I/O (STS) for roles, so async callers must run it off the event loop.
     """
+    from botocore.credentials import (
+        AssumeRoleCredentialFetcher,
+        AssumeRoleWithWebIdentityCredentialFetcher,
+        DeferredRefreshableCredentials,
+    )
+
     if not spec.aws_role_name:
         return _base_credentials(spec)
     role_arn = _role_arn(spec.aws_role_name)

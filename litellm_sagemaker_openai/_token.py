@@ -11,14 +11,13 @@ import base64
 import logging
 import threading
 from datetime import timedelta
-from typing import Final, Protocol
-
-from botocore.auth import SigV4QueryAuth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import ReadOnlyCredentials
+from typing import TYPE_CHECKING, Final, Protocol
 
 from ._credentials import load_default_credentials, resolve_region
 from ._exceptions import ConfigurationError, CredentialsError
+
+if TYPE_CHECKING:
+    from botocore.credentials import ReadOnlyCredentials
 
 # The presigned request always names the global host, whatever the region's partition:
 # sagemaker-core does the same, and the service validates the region from the credential scope.
@@ -56,6 +55,11 @@ class SupportsFrozenCredentials(Protocol):
 
 def mint_token(credentials: ReadOnlyCredentials, region: str, expires: int) -> str:
     """Pure core: sign a ``CallWithBearerToken`` presigned URL and encode it as a token."""
+    # Imported here, not at module level: botocore costs ~130 ms to import and LiteLLM does
+    # not load it, so importing the plugin stays cheap until the first token is minted.
+    from botocore.auth import SigV4QueryAuth
+    from botocore.awsrequest import AWSRequest
+
     request = AWSRequest(
         method="POST",
         url=TOKEN_URL,

@@ -14,13 +14,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta, timezone
-from typing import Final
-
-from botocore.credentials import Credentials
+from typing import TYPE_CHECKING, Final
 
 from ._credentials import CredentialSpec, credential_expiry, load_credentials
 from ._redact import register_secret
 from ._token import expiry_seconds, mint_token
+
+if TYPE_CHECKING:
+    from botocore.credentials import Credentials
 
 DEFAULT_EXPIRY: Final = timedelta(hours=12)
 MAX_REFRESH_MARGIN: Final = 300.0  # refresh at most 5 minutes before expiry...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import time
 from typing import Final
 
@@ -45,12 +46,28 @@ class _Emulator:
             read_timeout=config.read_timeout,
             reference=reference,
         )
+        # A private generator: the throttle's draws depend only on the seed and request order.
+        self._throttle = random.Random(config.throttle_seed)
+
+    def _throttled(self) -> Response | None:
+        """Answer 429 for ``throttle_rate`` of the requests that passed auth and routing."""
+        rate = self._config.throttle_rate
+        if not rate or self._throttle.random() >= rate:
+            return None
+        response = aws_error(
+            429, "Rate exceeded (the emulator's --throttle-rate)", "ThrottlingException"
+        )
+        response.headers["Retry-After"] = "0"
+        return response
 
     async def openai(self, request: Request) -> Response:
         try:
             self._bearer(request)
             target = self._resolve(*_names(request))
             body = await request.body()
+            throttled = self._throttled()
+            if throttled is not None:
+                return throttled
             client, upstream = await self._forwarder.open(
                 target, "/v1/chat/completions", body, request.headers
             )
@@ -73,6 +90,9 @@ class _Emulator:
             if component is not None:
                 validate_name(component, "inference component")
             target = self._resolve(endpoint, component)
+            throttled = self._throttled()
+            if throttled is not None:
+                return throttled
             client, upstream = await self._forwarder.open(
                 target, "/invocations", body, request.headers
             )

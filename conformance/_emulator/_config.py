@@ -17,13 +17,16 @@ from ._credentials import TestCredentials
 if TYPE_CHECKING:
     from conformance._reference import ReferenceConfig
 
-# SageMaker's own pattern for endpoint and inference-component names.
+# SageMaker's own pattern and length limit for endpoint and inference-component names; the
+# pattern alone lets hyphens stretch a name past 63 characters.
 NAME_PATTERN: Final = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+NAME_MAX_CHARS: Final = 63
 
 
 def validate_name(name: str, kind: str = "endpoint") -> str:
     """Return ``name`` if SageMaker would accept it as an endpoint or component name."""
-    if not NAME_PATTERN.match(name):
+    # fullmatch: with match, "$" would also accept a name ending in a newline.
+    if len(name) > NAME_MAX_CHARS or not NAME_PATTERN.fullmatch(name):
         raise ValueError(
             f"invalid {kind} name {name!r}: use 1-63 letters, digits and hyphens, "
             "starting and ending with a letter or digit"
@@ -57,6 +60,11 @@ class EmulatorConfig:
         clock: returns the current time in epoch seconds; inject one to test expiry.
         connect_timeout: seconds to wait for a container connection before answering 502.
         read_timeout: seconds to wait for each piece of a container response before 504.
+        throttle_rate: the fraction (0 to 1) of authenticated, routable requests answered
+            ``429 ThrottlingException`` with ``Retry-After: 0`` instead of being forwarded;
+            for load tests of retry logic.
+        throttle_seed: seeds the throttle's draws, so the same request sequence is throttled
+            the same way in every run.
     """
 
     region: str = "us-east-1"
@@ -67,6 +75,8 @@ class EmulatorConfig:
     clock: Callable[[], float] = time.time
     connect_timeout: float = 3.0
     read_timeout: float = 60.0
+    throttle_rate: float = 0.0
+    throttle_seed: int = 0
 
     def __post_init__(self) -> None:
         validate_region(self.region)
@@ -85,6 +95,8 @@ class EmulatorConfig:
         object.__setattr__(self, "components", MappingProxyType(components))
         if self.connect_timeout <= 0 or self.read_timeout <= 0:
             raise ValueError("timeouts must be positive seconds")
+        if not 0.0 <= self.throttle_rate <= 1.0:
+            raise ValueError(f"throttle_rate must be between 0 and 1, got {self.throttle_rate}")
 
 
 def parse_endpoint_flag(value: str) -> tuple[str, str]:

@@ -61,6 +61,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--ttft-ms", type=float, help="reference container: time to first token")
     parser.add_argument("--itl-ms", type=float, help="reference container: gap between tokens")
+    parser.add_argument(
+        "--throttle-rate",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="answer this fraction (0-1) of requests with 429 ThrottlingException and "
+        "Retry-After: 0, to exercise client retries (default: 0)",
+    )
+    parser.add_argument(
+        "--throttle-seed",
+        type=int,
+        default=0,
+        help="seed for --throttle-rate, so runs throttle the same requests (default: 0)",
+    )
     return parser
 
 
@@ -85,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             endpoints=endpoints,
             components=components,
             reference=_reference_config(args),
+            throttle_rate=args.throttle_rate,
+            throttle_seed=args.throttle_seed,
         )
         sock = bind_socket(args.host, args.port)
     except (ValueError, OSError) as exc:

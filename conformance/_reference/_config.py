@@ -43,6 +43,10 @@ class ReferenceConfig:
             `chat_template_kwargs.enable_thinking` to false.
         mid_stream_error_after: With the `mid_stream_error` fault, token steps sent before failing.
         system_fingerprint: The `system_fingerprint` of every response.
+        stamp_sent_at: Add a `sent_at` field (wall-clock epoch seconds, microsecond precision,
+            read when the event is written) to every streamed SSE chunk, so a benchmark can
+            measure how long each chunk takes from the container to the caller. Off by default.
+            Only `data: {...}` events are stamped, and not under the `buffered` fault.
     """
 
     ttft_ms: float = 0.0
@@ -54,6 +58,7 @@ class ReferenceConfig:
     reasoning: bool = False
     mid_stream_error_after: int = 2
     system_fingerprint: str = "fp_reference"
+    stamp_sent_at: bool = False
 
     def __post_init__(self) -> None:
         # Accept any iterable of names so `ReferenceConfig(faults={"no_done"})` just works.

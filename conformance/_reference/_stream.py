@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Final
 
@@ -58,11 +59,21 @@ async def stream_response(frames: Sequence[Frame], config: ReferenceConfig) -> R
         await asyncio.sleep(sum(delay for delay, _ in writes))
         body = b"".join(data for _, data in writes)
         return Response(body, media_type=media_type, headers=STREAM_HEADERS)
-    return StreamingResponse(_paced(writes), media_type=media_type, headers=STREAM_HEADERS)
+    return StreamingResponse(
+        _paced(writes, config.stamp_sent_at), media_type=media_type, headers=STREAM_HEADERS
+    )
 
 
-async def _paced(writes: list[tuple[float, bytes]]) -> AsyncIterator[bytes]:
+def stamp_sent_at(data: bytes, now: float) -> bytes:
+    """Add `"sent_at": now` as the last field of a `data: {...}` event; other bytes unchanged."""
+    if not (data.startswith(b"data: {") and data.endswith(b"}\n\n")):
+        return data
+    return data[:-3] + b',"sent_at":%.6f}\n\n' % now
+
+
+async def _paced(writes: list[tuple[float, bytes]], stamp: bool) -> AsyncIterator[bytes]:
     for delay, data in writes:
         if delay > 0:
             await asyncio.sleep(delay)
-        yield data
+        # Stamped after the sleep, right before the write: the chunk's departure time.
+        yield stamp_sent_at(data, time.time()) if stamp else data

@@ -95,7 +95,9 @@ def test_valid_names(name: str) -> None:
     assert parse_endpoint_flag(f"{name}=http://127.0.0.1:1") == (name, "http://127.0.0.1:1")
 
 
-@pytest.mark.parametrize("name", ["", "-a", "a-", "a_b", "a.b", "x" * 64, "a/b"])
+@pytest.mark.parametrize(
+    "name", ["", "-a", "a-", "a_b", "a.b", "x" * 64, "a/b", "a\n", "a" + "-" * 62 + "b"]
+)
 def test_invalid_names_are_refused(name: str) -> None:
     with pytest.raises(ValueError, match="name"):
         EmulatorConfig(endpoints={name: "http://127.0.0.1:1"})

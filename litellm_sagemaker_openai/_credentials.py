@@ -25,9 +25,10 @@ if TYPE_CHECKING:
 # does not load it, and it is only needed once credentials are first loaded.
 
 REGION_ENV_VARS: Final = ("AWS_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION")
-# Every AWS region id is lowercase words and a number: us-east-1, us-gov-west-1, cn-north-1,
-# us-iso-east-1. Anything else would end up in a URL host, so it is refused up front.
-_REGION_RE: Final = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+# Every AWS region id is lowercase ASCII words and a number: us-east-1, us-gov-west-1,
+# cn-north-1, us-iso-east-1, eusc-de-east-1. Anything else would end up in a URL host, so it is
+# refused up front ([0-9], not \d, which also matches non-ASCII digits).
+_REGION_RE: Final = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$")
 _ENV_REF: Final = "os.environ/"
 
 

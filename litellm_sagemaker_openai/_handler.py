@@ -27,7 +27,7 @@ from ._errors import (
 )
 from ._exceptions import ConfigurationError, CredentialsError
 from ._request import Call, prepare
-from ._send import complete_async, complete_sync, open_async, open_sync
+from ._send import complete_async, complete_sync, open_async, open_sync, warm_token
 from ._stream import Chunk, aiter_chunks, iter_chunks
 
 _caller_loop: contextvars.ContextVar[asyncio.AbstractEventLoop | None] = contextvars.ContextVar(
@@ -132,6 +132,8 @@ class SageMakerOpenAI(CustomLLM):
             # replaced the callback list). Install it for next time; this call streams lazily.
             install_loop_capture()
             return _lazy_astream(call)
+        # This runs on a worker thread, so a cold mint may block here instead of on the loop.
+        _guard(call, lambda: warm_token(call))
         future = asyncio.run_coroutine_threadsafe(open_async(call), loop)
         response = _guard(call, future.result)
         return aiter_chunks(response, call)

@@ -6,6 +6,7 @@ types can escape the path (``..``, ``/``, ``?``, spaces) or reach an unintended 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Final
@@ -17,6 +18,7 @@ from ._exceptions import ConfigurationError
 PROVIDER: Final = "sagemaker_openai"
 # SageMaker's rule for EndpointName and InferenceComponentName (CreateEndpoint API reference).
 NAME_RE: Final = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+NAME_MAX: Final = 63  # the pattern counts alphanumerics only; the API also caps the length
 ROUTE_SUFFIX: Final = "openai/v1/chat/completions"
 
 
@@ -45,7 +47,7 @@ class ModelRef:
 
 
 def _check_name(kind: str, name: str, model: str) -> str:
-    if not NAME_RE.fullmatch(name):
+    if len(name) > NAME_MAX or not NAME_RE.fullmatch(name):
         raise ConfigurationError(
             f"invalid SageMaker {kind} name {name!r} in model {model!r}: names are 1-63 letters, "
             "digits and hyphens, starting and ending with a letter or digit; use "
@@ -87,15 +89,22 @@ def parse_model(model: str, model_id: str | None = None) -> ModelRef:
     return ModelRef(endpoint, component)
 
 
+@functools.lru_cache(maxsize=1)
+def _partitions() -> tuple[tuple[re.Pattern[str], str], ...]:
+    # botocore's own partition table (aws, aws-cn, aws-us-gov, the ISO partitions, aws-eusc),
+    # loaded once and lazily: it stays right as AWS adds partitions, with no list to maintain.
+    import botocore.loaders
+
+    data = botocore.loaders.create_loader().load_data("endpoints")
+    return tuple((re.compile(p["regionRegex"]), p["dnsSuffix"]) for p in data["partitions"])
+
+
 def dns_suffix(region: str) -> str:
-    """The partition's DNS suffix: China regions use ``amazonaws.com.cn``."""
-    if region.startswith("cn-"):
-        return "amazonaws.com.cn"
-    if region.startswith("us-isob-"):
-        return "sc2s.sgov.gov"
-    if region.startswith("us-iso-"):
-        return "c2s.ic.gov"
-    return "amazonaws.com"  # commercial and GovCloud (us-gov-*) share it
+    """The partition's DNS suffix, e.g. ``amazonaws.com.cn`` for China regions."""
+    for pattern, suffix in _partitions():
+        if pattern.match(region):
+            return suffix
+    return "amazonaws.com"  # botocore's fallback for regions no partition claims yet
 
 
 def runtime_base(region: str) -> str:

@@ -32,6 +32,12 @@ def _token(call: Call) -> str:
     return call.static_token or TOKENS.get(call.spec or _no_spec(), call.region)
 
 
+def warm_token(call: Call) -> None:
+    """Make sure a fresh token is cached (blocking); for worker threads about to go async."""
+    if call.spec is not None:
+        TOKENS.get(call.spec, call.region)
+
+
 def _no_spec() -> Any:
     raise AssertionError("a Call has either a static token or a credential spec")
 

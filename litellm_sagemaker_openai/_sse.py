@@ -25,13 +25,22 @@ _LINE_END: Final = re.compile(r"\r\n|\r|\n")
 
 
 class SSEDecoder:
-    """Feed raw bytes in network-sized pieces; get back complete ``data`` payloads."""
+    """Feed raw bytes in network-sized pieces; get back complete ``data`` payloads.
 
-    __slots__ = ("_data", "_data_len", "_max", "_pending", "_started", "_utf8", "done")
+    Work is linear in the input however it is split: an unterminated line is kept as a list
+    of pieces and only the newest piece is searched for a line end.
+    """
+
+    __slots__ = (
+        "_data", "_data_len", "_max", "_pieces", "_pieces_len", "_skip_lf", "_started", "_utf8",
+        "done",
+    )  # fmt: skip
 
     def __init__(self, max_event_chars: int = MAX_EVENT_CHARS) -> None:
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
-        self._pending = ""  # an unterminated line, carried to the next feed
+        self._pieces: list[str] = []  # an unterminated line, carried to the next feed
+        self._pieces_len = 0
+        self._skip_lf = False  # the last read ended in CR: a LF opening the next one pairs with it
         self._data: list[str] = []
         self._data_len = 0
         self._max = max_event_chars
@@ -47,32 +56,48 @@ class SSEDecoder:
     def feed(self, chunk: bytes) -> list[str]:
         """Decode ``chunk`` and return the payloads of every event it completes."""
         text = self._decode(chunk)
-        if not self._started and text:
+        if not text:
+            return []
+        if not self._started:
             self._started = True
-            if text[0] == "\ufeff":
-                text = text[1:]
-        text = self._pending + text
-        # A trailing CR may be the first half of a CRLF split across reads: keep it back.
-        hold = text.endswith("\r")
-        lines = _LINE_END.split(text[:-1] if hold else text)
-        self._pending = lines.pop() + ("\r" if hold else "")
-        if len(self._pending) > self._max:
+            text = text[1:] if text[0] == "\ufeff" else text
+        if self._skip_lf:
+            self._skip_lf = False
+            text = text[1:] if text[:1] == "\n" else text
+        end = max(text.rfind("\n"), text.rfind("\r"))
+        if end < 0:
+            self._hold(text)
+            return []
+        head, tail = text[: end + 1], text[end + 1 :]
+        self._skip_lf = not tail and head[-1] == "\r"
+        if self._pieces:
+            head = "".join(self._pieces) + head
+            self._pieces, self._pieces_len = [], 0
+        lines = _LINE_END.split(head)
+        lines.pop()  # the empty string after the final line end
+        out: list[str] = []
+        for line in lines:
+            self._line(line, out)
+        if tail:
+            self._hold(tail)
+        return out
+
+    def _hold(self, text: str) -> None:
+        self._pieces.append(text)
+        self._pieces_len += len(text)
+        if self._pieces_len > self._max:
             raise StreamError(
                 f"an SSE line exceeded {self._max} characters without a line break; "
                 "the container is not sending server-sent events"
             )
-        out: list[str] = []
-        for line in lines:
-            self._line(line, out)
-        return out
 
     def close(self) -> list[str]:
         """Flush at end of stream. Per the spec an event not ended by a blank line is dropped."""
         out: list[str] = []
-        rest = self._pending + self._decode(b"", final=True)
-        self._pending = ""
+        rest = "".join(self._pieces) + self._decode(b"", final=True)
+        self._pieces, self._pieces_len = [], 0
         if rest:
-            for line in _LINE_END.split(rest.rstrip("\r")):
+            for line in _LINE_END.split(rest):
                 self._line(line, out)
         return out
 
@@ -101,7 +126,7 @@ class SSEDecoder:
         name, _, value = line.partition(":")
         if name == "data":
             value = value[1:] if value[:1] == " " else value
-            self._data_len += len(value)
+            self._data_len += len(value) + 1  # the LF that joins data lines counts too
             if self._data_len > self._max:
                 raise StreamError(f"an SSE event exceeded {self._max} characters")
             self._data.append(value)

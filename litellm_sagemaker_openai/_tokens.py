@@ -9,9 +9,11 @@ IMDS for instance profiles), so async callers reach the cold path through a work
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta, timezone
 from typing import TYPE_CHECKING, Final
@@ -26,6 +28,34 @@ if TYPE_CHECKING:
 DEFAULT_EXPIRY: Final = timedelta(hours=12)
 MAX_REFRESH_MARGIN: Final = 300.0  # refresh at most 5 minutes before expiry...
 MARGIN_FRACTION: Final = 0.1  # ...or 10% of the lifetime for short-lived tokens
+
+
+class _MintPool:
+    """A private executor for cold mints, recreated after fork.
+
+    Never the loop's default executor: LiteLLM runs ``astreaming`` there and blocks those
+    workers until the stream opens, so a mint queued behind them would deadlock the process.
+    """
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> ThreadPoolExecutor:
+        pool = self._pool
+        if pool is None:
+            with self._lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(2, thread_name_prefix="sagemaker-openai-mint")
+                pool = self._pool
+        return pool
+
+    def reset(self) -> None:
+        self._pool = None
+
+
+MINT_POOL: Final = _MintPool()
+os.register_at_fork(after_in_child=MINT_POOL.reset)
 
 
 @dataclass(frozen=True)
@@ -78,7 +108,8 @@ class TokenCache:
         token = self.peek(spec, region)
         if token is not None:
             return token
-        return await asyncio.to_thread(self.get, spec, region)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(MINT_POOL.get(), self.get, spec, region)
 
     def invalidate(self, spec: CredentialSpec, region: str, token: str) -> None:
         """Drop ``token`` after the route refused it (only if it is still the cached one)."""

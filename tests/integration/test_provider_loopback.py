@@ -92,3 +92,17 @@ def test_context_window_error_is_typed(call_kwargs: dict[str, Any]) -> None:
         litellm.completion(
             model="sagemaker_openai/demo-endpoint", messages=huge, stream=True, **call_kwargs
         )
+
+
+def test_many_cold_concurrent_streams_do_not_deadlock(call_kwargs: dict[str, Any]) -> None:
+    """Regression: the cold mint once queued behind LiteLLM's executor workers, which it blocked."""
+
+    async def one() -> str:
+        stream = await litellm.acompletion(model="sagemaker_openai/demo-endpoint", stream=True, messages=MESSAGES, **call_kwargs)
+        return "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+
+    async def run() -> list[str]:
+        return await asyncio.wait_for(asyncio.gather(*(one() for _ in range(24))), timeout=60)
+
+    texts = asyncio.run(run())  # fresh token cache (call_kwargs): every call starts cold
+    assert len(set(texts)) == 1 and texts[0]

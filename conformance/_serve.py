@@ -21,7 +21,9 @@ SHUTDOWN_TIMEOUT_S: Final = 5
 def bind_socket(host: str, port: int) -> socket.socket:
     """A listening-ready TCP socket bound to (host, port); port 0 picks a free port."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio only turns Nagle off (TCP_NODELAY) on sockets whose proto
+    # says TCP, and with Nagle on every response waits ~40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

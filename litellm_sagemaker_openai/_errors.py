@@ -119,6 +119,16 @@ def error_for_status(
     fields = _body_fields(body)
     if status == 424:
         status, fields = _unwrap_424(fields)
+        if status != 424 and response is not None:
+            # LiteLLM exceptions take status_code from the response, and the proxy answers its
+            # clients with it: report the container's status, not SageMaker's wrapper.
+            inner = fields.get("OriginalMessage", json.dumps(fields))
+            response = httpx.Response(
+                status,
+                headers=response.headers,
+                content=str(inner).encode(),
+                request=response.request,
+            )
     text = redact(_message(fields, body))[:_MAX_MESSAGE]
     kind = " ".join(
         str(v) for v in (fields.get("__type"), fields.get("code"), fields.get("type")) if v

@@ -73,9 +73,23 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class MisleadingWarningFilter(logging.Filter):
+    """Drops the Router's "sets aws_* but resolves to provider 'sagemaker_openai'" warning.
+
+    LiteLLM's table of providers that read aws_* params only lists built-ins, so it warns about
+    every sagemaker_openai deployment and suggests a broken 'bedrock/' prefix. This plugin does
+    read those params.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.msg if isinstance(record.msg, str) else ""
+        return not ("resolves to provider" in message and "sagemaker_openai" in record.getMessage())
+
+
 def install_log_filter() -> None:
-    """Attach the filter to LiteLLM's loggers once (idempotent)."""
+    """Attach the filters to LiteLLM's loggers once (idempotent)."""
     for name in LITELLM_LOGGERS:
         logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
-            logger.addFilter(RedactingFilter())
+        for kind in (RedactingFilter, MisleadingWarningFilter):
+            if not any(isinstance(f, kind) for f in logger.filters):
+                logger.addFilter(kind())

@@ -18,6 +18,9 @@ from ._request import Call
 from ._tokens import TokenCache
 
 AUTH_RETRY_STATUSES: Final = frozenset({401, 403})
+# SageMaker caps a response payload at 6 MiB; a body past this is not an answer, and is not
+# buffered until memory or the timeout runs out.
+MAX_BODY_BYTES: Final = 8 * 1024 * 1024
 TOKENS: Final = TokenCache()  # process-wide: 1,000 calls with the same credentials mint once
 
 
@@ -42,6 +45,55 @@ def _no_spec() -> Any:
     raise AssertionError("a Call has either a static token or a credential spec")
 
 
+def _too_big(call: Call) -> Exception:
+    return build_error(
+        SageMakerStreamError,
+        f"the container's answer exceeded {MAX_BODY_BYTES} bytes (SageMaker's limit is 6 MiB)",
+        model=call.model,
+        status=502,
+    )
+
+
+def read_bounded(call: Call, response: httpx.Response) -> bytes:
+    """The decoded body, refusing more than MAX_BODY_BYTES. Maps transport errors."""
+    body = bytearray()
+    try:
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise _too_big(call)
+    except httpx.TransportError as exc:
+        raise error_for_transport(exc, model=call.model, url=call.url) from None
+    finally:
+        response.close()
+    return bytes(body)
+
+
+async def aread_bounded(call: Call, response: httpx.Response) -> bytes:
+    """Async twin of :func:`read_bounded`."""
+    body = bytearray()
+    try:
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise _too_big(call)
+    except httpx.TransportError as exc:
+        raise error_for_transport(exc, model=call.model, url=call.url) from None
+    finally:
+        await response.aclose()
+    return bytes(body)
+
+
+def _error(call: Call, response: httpx.Response, body: bytes) -> Exception:
+    # A copy with the body in place: LiteLLM's exception classes read response.content/.json().
+    readable = httpx.Response(
+        response.status_code, headers=response.headers, content=body, request=response.request
+    )
+    return error_for_status(
+        response.status_code, body, ref=call.ref, region=call.region, response=readable
+    )
+
+
 def _retry_auth(call: Call, response: httpx.Response, token: str, attempt: int) -> bool:
     # A cached token can be refused after a clock jump or a credential rotation: mint a
     # fresh one once. A caller's pre-minted token is theirs to renew, so it is not retried.
@@ -62,17 +114,10 @@ def open_sync(call: Call) -> httpx.Response:
             raise error_for_transport(exc, model=call.model, url=call.url) from None
         if response.status_code < 400:
             return response
-        try:
-            body = response.read()
-        except httpx.TransportError as exc:
-            raise error_for_transport(exc, model=call.model, url=call.url) from None
-        finally:
-            response.close()
+        body = read_bounded(call, response)
         if not _retry_auth(call, response, token, attempt):
             break
-    raise error_for_status(
-        response.status_code, body, ref=call.ref, region=call.region, response=response
-    )
+    raise _error(call, response, body)
 
 
 async def open_async(call: Call) -> httpx.Response:
@@ -86,17 +131,10 @@ async def open_async(call: Call) -> httpx.Response:
             raise error_for_transport(exc, model=call.model, url=call.url) from None
         if response.status_code < 400:
             return response
-        try:
-            body = await response.aread()
-        except httpx.TransportError as exc:
-            raise error_for_transport(exc, model=call.model, url=call.url) from None
-        finally:
-            await response.aclose()
+        body = await aread_bounded(call, response)
         if not _retry_auth(call, response, token, attempt):
             break
-    raise error_for_status(
-        response.status_code, body, ref=call.ref, region=call.region, response=response
-    )
+    raise _error(call, response, body)
 
 
 def parse_completion(call: Call, response: httpx.Response, body: bytes) -> ModelResponse:
@@ -127,22 +165,10 @@ def parse_completion(call: Call, response: httpx.Response, body: bytes) -> Model
 def complete_sync(call: Call) -> ModelResponse:
     """A whole non-stream call."""
     response = open_sync(call)
-    try:
-        body = response.read()
-    except httpx.TransportError as exc:
-        raise error_for_transport(exc, model=call.model, url=call.url) from None
-    finally:
-        response.close()
-    return parse_completion(call, response, body)
+    return parse_completion(call, response, read_bounded(call, response))
 
 
 async def complete_async(call: Call) -> ModelResponse:
     """Async twin of :func:`complete_sync`."""
     response = await open_async(call)
-    try:
-        body = await response.aread()
-    except httpx.TransportError as exc:
-        raise error_for_transport(exc, model=call.model, url=call.url) from None
-    finally:
-        await response.aclose()
-    return parse_completion(call, response, body)
+    return parse_completion(call, response, await aread_bounded(call, response))

@@ -32,8 +32,8 @@ class SSEDecoder:
     """
 
     __slots__ = (
-        "_data", "_data_len", "_max", "_pieces", "_pieces_len", "_skip_lf", "_started", "_utf8",
-        "done",
+        "_data", "_data_len", "_error", "_max", "_pieces", "_pieces_len", "_skip_lf", "_started",
+        "_utf8", "done",
     )  # fmt: skip
 
     def __init__(self, max_event_chars: int = MAX_EVENT_CHARS) -> None:
@@ -45,6 +45,7 @@ class SSEDecoder:
         self._data_len = 0
         self._max = max_event_chars
         self._started = False
+        self._error: StreamError | None = None  # raised on the next call, after good payloads
         self.done = False  # set once ``data: [DONE]`` arrives
 
     def _decode(self, chunk: bytes, final: bool = False) -> str:
@@ -55,6 +56,8 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> list[str]:
         """Decode ``chunk`` and return the payloads of every event it completes."""
+        if self._error is not None:
+            raise self._error
         text = self._decode(chunk)
         if not text:
             return []
@@ -76,8 +79,15 @@ class SSEDecoder:
         lines = _LINE_END.split(head)
         lines.pop()  # the empty string after the final line end
         out: list[str] = []
-        for line in lines:
-            self._line(line, out)
+        try:
+            for line in lines:
+                self._line(line, out)
+        except StreamError as exc:
+            if not out:
+                raise
+            # Events that arrived before the bad line in the same read still reach the caller.
+            self._error = exc
+            return out
         if tail:
             self._hold(tail)
         return out
@@ -93,6 +103,8 @@ class SSEDecoder:
 
     def close(self) -> list[str]:
         """Flush at end of stream. Per the spec an event not ended by a blank line is dropped."""
+        if self._error is not None:
+            raise self._error
         out: list[str] = []
         rest = "".join(self._pieces) + self._decode(b"", final=True)
         self._pieces, self._pieces_len = [], 0

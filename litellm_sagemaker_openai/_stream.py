@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, Final
 
 import httpx
 from litellm.types.utils import GenericStreamingChunk, ModelResponseStream
@@ -28,6 +28,10 @@ from ._request import Call
 from ._sse import SSEDecoder, aiter_sse, iter_sse
 
 Chunk = ModelResponseStream | GenericStreamingChunk
+# After [DONE] the body should end at once. Reading its terminator returns the connection to the
+# pool (no new TCP/TLS handshake for the next stream); a server that keeps talking is cut off.
+DRAIN_LIMIT: Final = 64 * 1024
+DRAIN_TIMEOUT: Final = 0.1
 
 
 class ChunkConverter:
@@ -104,15 +108,49 @@ def _wrap(exc: Exception, call: Call) -> Exception:
     return exc
 
 
+def _shorten_read_timeout(response: httpx.Response) -> None:
+    # httpcore reads this dict on every receive, so the drain waits 0.1 s, not the call's timeout.
+    timeout = response.request.extensions.get("timeout")
+    if isinstance(timeout, dict):
+        timeout["read"] = DRAIN_TIMEOUT
+
+
+def _drain(raw: Iterator[bytes], response: httpx.Response) -> None:
+    _shorten_read_timeout(response)
+    total = 0
+    try:
+        for chunk in raw:
+            total += len(chunk)
+            if total > DRAIN_LIMIT:
+                return
+    except httpx.HTTPError:
+        return
+
+
+async def _adrain(raw: AsyncIterator[bytes], response: httpx.Response) -> None:
+    _shorten_read_timeout(response)
+    total = 0
+    try:
+        async for chunk in raw:
+            total += len(chunk)
+            if total > DRAIN_LIMIT:
+                return
+    except httpx.HTTPError:
+        return
+
+
 def iter_chunks(response: httpx.Response, call: Call) -> Iterator[Chunk]:
     """Sync stream of LiteLLM chunks over an open response; always closes it."""
     converter, decoder = ChunkConverter(call), SSEDecoder()
+    raw = response.iter_bytes()
     try:
-        for payload in iter_sse(response.iter_raw(), decoder):
+        for payload in iter_sse(raw, decoder):
             chunk = converter.convert(payload)
             if chunk is not None:
                 yield chunk
         converter.check_complete(decoder)
+        if decoder.done:
+            _drain(raw, response)
     except (StreamError, httpx.TransportError) as exc:
         raise _wrap(exc, call) from None
     finally:
@@ -125,12 +163,15 @@ def iter_chunks(response: httpx.Response, call: Call) -> Iterator[Chunk]:
 async def aiter_chunks(response: httpx.Response, call: Call) -> AsyncIterator[Chunk]:
     """Async twin of :func:`iter_chunks`."""
     converter, decoder = ChunkConverter(call), SSEDecoder()
+    raw = response.aiter_bytes()
     try:
-        async for payload in aiter_sse(response.aiter_raw(), decoder):
+        async for payload in aiter_sse(raw, decoder):
             chunk = converter.convert(payload)
             if chunk is not None:
                 yield chunk
         converter.check_complete(decoder)
+        if decoder.done:
+            await _adrain(raw, response)
     except (StreamError, httpx.TransportError) as exc:
         raise _wrap(exc, call) from None
     finally:

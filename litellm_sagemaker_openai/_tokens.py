@@ -112,11 +112,16 @@ class TokenCache:
         return await loop.run_in_executor(MINT_POOL.get(), self.get, spec, region)
 
     def invalidate(self, spec: CredentialSpec, region: str, token: str) -> None:
-        """Drop ``token`` after the route refused it (only if it is still the cached one)."""
+        """Drop ``token`` after the route refused it (only if it is still the cached one).
+
+        The credentials are dropped too, so the next mint reloads them: keys rotated in a
+        shared-credentials file or the environment are picked up by the retry.
+        """
         key = (spec.fingerprint, region)
         entry = self._entries.get(key)
         if entry is not None and entry.token == token:
             self._entries.pop(key, None)
+            self._credentials.pop(spec.fingerprint, None)
 
     def clear(self) -> None:
         """Forget every token and credential object, and reset the mint counter."""

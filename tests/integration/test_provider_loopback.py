@@ -98,7 +98,9 @@ def test_many_cold_concurrent_streams_do_not_deadlock(call_kwargs: dict[str, Any
     """Regression: the cold mint once queued behind LiteLLM's executor workers, which it blocked."""
 
     async def one() -> str:
-        stream = await litellm.acompletion(model="sagemaker_openai/demo-endpoint", stream=True, messages=MESSAGES, **call_kwargs)
+        stream = await litellm.acompletion(
+            model="sagemaker_openai/demo-endpoint", stream=True, messages=MESSAGES, **call_kwargs
+        )
         return "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
 
     async def run() -> list[str]:

@@ -1,0 +1,52 @@
+"""Smoke tests of the benchmark harness (``python -m bench``): it runs and writes valid JSON.
+
+No timing is asserted: benchmarks never gate CI. The quickest benchmark runs in a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+IDS = ["auth_per_request", "nonstream_overhead", "stream_per_chunk", "stream_ttfc",
+       "stream_pacing", "concurrency", "import_cost", "proxy_overhead", "sagemaker_chat",
+       "conformance_runtime"]  # fmt: skip
+
+
+def _bench(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args], cwd=ROOT, capture_output=True, text=True,
+        timeout=90,
+    )  # fmt: skip
+
+
+def test_list_names_every_benchmark_in_order() -> None:
+    out = _bench("--list")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == IDS
+
+
+def test_unknown_id_is_a_usage_error() -> None:
+    out = _bench("--only", "no_such_benchmark")
+    assert out.returncode == 2 and "invalid choice" in out.stderr
+
+
+def test_quick_auth_run_writes_a_valid_results_file(tmp_path: Path) -> None:
+    output = tmp_path / "results.json"
+    out = _bench("--only", "auth_per_request", "--quick", "--rounds", "2", "--output", str(output))
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "| auth_per_request |" in out.stdout  # the printed table
+    doc = json.loads(output.read_text())
+    assert {"cpu", "cores", "python", "litellm", "httpx"} <= set(doc["machine"])
+    assert doc["generated"] and list(doc["benchmarks"]) == ["auth_per_request"]
+    entry = doc["benchmarks"]["auth_per_request"]
+    assert isinstance(entry["met"], bool) and entry["target"] and entry["result"]
+    assert entry["figures"] and entry["ratio"] and entry["notes"]
+    for figure in [*entry["figures"].values(), *entry["ratio"].values()]:
+        assert figure["n"] == 2 and figure["unit"]
+        assert figure["min"] <= figure["median"] <= figure["max"]
+    assert entry["figures"]["plugin_warm"]["unit"] == "us"
+    assert "plugin_mint/bare_presign" in entry["ratio"]

@@ -49,14 +49,28 @@ class CredentialSpec:
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> CredentialSpec:
         """Pick the credential parameters out of a LiteLLM params dict (others are ignored)."""
-        values = {f.name: params.get(f.name) for f in fields(cls)}
-        return cls(**{k: str(v) for k, v in values.items() if v not in (None, "")})
+        values = tuple(
+            (name, str(value))
+            for name in _SPEC_FIELDS
+            if (value := params.get(name)) is not None and value != ""
+        )
+        return _spec_for(values)
 
     @functools.cached_property
     def fingerprint(self) -> str:
         """A digest identifying these credentials in caches without holding secrets in keys."""
         raw = "\x1f".join(f"{f.name}={getattr(self, f.name) or ''}" for f in fields(self))
         return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+_SPEC_FIELDS: Final = tuple(f.name for f in fields(CredentialSpec))
+
+
+@functools.lru_cache(maxsize=256)
+def _spec_for(values: tuple[tuple[str, str], ...]) -> CredentialSpec:
+    # The same deployment sends the same aws_* on every call: reuse one spec (and its cached
+    # fingerprint) instead of hashing the secrets again per request.
+    return CredentialSpec(**dict(values))
 
 
 def validate_region(region: str) -> str:

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from ._exceptions import ConfigurationError, CredentialsError
+from ._redact import register_secret
 
 if TYPE_CHECKING:
     from botocore.credentials import Credentials
@@ -69,8 +70,11 @@ _SPEC_FIELDS: Final = tuple(f.name for f in fields(CredentialSpec))
 @functools.lru_cache(maxsize=256)
 def _spec_for(values: tuple[tuple[str, str], ...]) -> CredentialSpec:
     # The same deployment sends the same aws_* on every call: reuse one spec (and its cached
-    # fingerprint) instead of hashing the secrets again per request.
-    return CredentialSpec(**dict(values))
+    # fingerprint) instead of hashing the secrets again per request. A new spec's secrets are
+    # registered for log and error redaction once, here.
+    spec = CredentialSpec(**dict(values))
+    register_secret(spec.aws_secret_access_key, spec.aws_session_token, spec.aws_web_identity_token)
+    return spec
 
 
 def validate_region(region: str) -> str:

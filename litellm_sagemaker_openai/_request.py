@@ -126,7 +126,6 @@ def prepare(
             )
         static_token = api_key
         register_secret(api_key)
-    register_secret(spec.aws_secret_access_key, spec.aws_session_token)
     container_model = params.get("container_model")
     body = build_body(
         messages,

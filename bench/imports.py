@@ -84,7 +84,8 @@ def run(opts: Options) -> Result:
     fig = result.figures
     result.summary = (
         f"+{added:.0f} ms on top of an imported LiteLLM "
-        f"(max {fig['added_after_litellm']['max']:.0f} ms); wall difference of separate interpreters {fig['added_wall']['median']:+.0f} ms "
+        f"(max {fig['added_after_litellm']['max']:.0f} ms); wall difference of separate "
+        f"interpreters {fig['added_wall']['median']:+.0f} ms "
         f"(plugin+register {fig['plugin_register_wall']['median']:.0f} vs litellm "
         f"{fig['litellm_wall']['median']:.0f} ms, noisy), {fig['added_max_rss']['median']:+.1f} MiB"
     )

@@ -45,11 +45,25 @@ def reference_target(
         return
     if mode != "mock":
         raise ValueError(f"the reference target runs in direct or mock mode, not {mode!r}")
+    with _behind_emulator(label, fault_factory=with_faults, reference=ref) as target:
+        yield target
+
+
+@contextmanager
+def emulated(container_url: str) -> Iterator[Target]:
+    """Put the emulator (with fresh test credentials) in front of a running container."""
+    base = container_url.rstrip("/")
+    with _behind_emulator(base, endpoints={KIT_ENDPOINT: base}) as target:
+        yield target
+
+
+@contextmanager
+def _behind_emulator(label: str, fault_factory: Any = None, **config: Any) -> Iterator[Target]:
     from conformance._emulator import EmulatorConfig, generate_test_credentials
     from conformance._emulator._harness import run_emulator
 
     creds = generate_test_credentials()
-    emulator = EmulatorConfig(region=KIT_REGION, credentials=(creds,), reference=ref)
+    emulator = EmulatorConfig(region=KIT_REGION, credentials=(creds,), **config)
     with run_emulator(emulator) as url:
         yield Target.mock(
             url,
@@ -58,27 +72,7 @@ def reference_target(
             access_key=creds.access_key_id,
             secret_key=creds.secret_access_key,
             label=f"{label} behind the emulator at {url}",
-            fault_factory=with_faults,
-        )
-
-
-@contextmanager
-def emulated(container_url: str) -> Iterator[Target]:
-    """Put the emulator (with fresh test credentials) in front of a running container."""
-    from conformance._emulator import EmulatorConfig, generate_test_credentials
-    from conformance._emulator._harness import run_emulator
-
-    creds = generate_test_credentials()
-    base = container_url.rstrip("/")
-    config = EmulatorConfig(region=KIT_REGION, credentials=(creds,), endpoints={KIT_ENDPOINT: base})
-    with run_emulator(config) as url:
-        yield Target.mock(
-            url,
-            endpoint=KIT_ENDPOINT,
-            region=KIT_REGION,
-            access_key=creds.access_key_id,
-            secret_key=creds.secret_access_key,
-            label=f"{base} behind the emulator at {url}",
+            fault_factory=fault_factory,
         )
 
 

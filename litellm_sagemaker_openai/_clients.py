@@ -1,5 +1,8 @@
 """Pooled httpx clients: one sync client per process, one async client per event loop.
 
+Both run on the backends of ``_transport.py`` (DNS off the loop's default executor, stale
+keep-alive detection).
+
 An ``httpx.AsyncClient`` is bound to the loop that first used it, so sharing one across
 loops (threads running ``asyncio.run``, test loops, proxy workers) breaks; a weak map keyed
 by loop gives each its own and lets it go with its loop. After ``fork`` the child must not
@@ -15,6 +18,8 @@ import weakref
 from typing import Final
 
 import httpx
+
+from ._transport import install
 
 # Streams hold a connection for their whole life, so 200 concurrent streams must not queue. Few
 # idle connections are kept: httpcore's pool bookkeeping walks idle x all connections on every
@@ -37,6 +42,7 @@ def sync_client() -> httpx.Client:
         with _lock:
             if _sync is None:
                 _sync = httpx.Client(limits=LIMITS, follow_redirects=False)
+                install(_sync)
             client = _sync
     return client
 
@@ -47,6 +53,7 @@ def async_client() -> httpx.AsyncClient:
     client = _async.get(loop)
     if client is None:
         client = httpx.AsyncClient(limits=LIMITS, follow_redirects=False)
+        install(client)
         _async[loop] = client
     return client
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import litellm
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.llms.custom_llm import CustomLLM
@@ -27,25 +29,81 @@ from ._errors import (
 )
 from ._exceptions import ConfigurationError, CredentialsError
 from ._request import Call, prepare
-from ._send import complete_async, complete_sync, open_async, open_sync, warm_token
-from ._stream import Chunk, aiter_chunks, iter_chunks
+from ._send import complete_async, complete_sync, open_async, open_sync
+from ._stream import AsyncChunkStream, Chunk, ChunkStream
 
-_caller_loop: contextvars.ContextVar[asyncio.AbstractEventLoop | None] = contextvars.ContextVar(
-    "litellm_sagemaker_openai_caller_loop", default=None
+
+@dataclass(frozen=True)
+class Caller:
+    """The event loop and task that awaited one ``acompletion``, as the hook saw them."""
+
+    call_id: str | None
+    loop: asyncio.AbstractEventLoop
+    task: asyncio.Task[Any] | None
+
+    def can_wait(self, call_id: str | None) -> bool:
+        """Whether this thread may block until ``loop`` opens the stream.
+
+        Only for the same call (a context copied into another task carries a stale value),
+        on a live loop, from a thread that is not running a loop itself.
+        """
+        if call_id != self.call_id or self.loop.is_closed() or not self.loop.is_running():
+            return False
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return True
+        return False
+
+    def open(self, call: Call) -> httpx.Response:
+        """Open ``call`` on the caller's loop and wait for the response headers."""
+        return asyncio.run_coroutine_threadsafe(_open_for(self.task, call), self.loop).result()
+
+
+_caller: contextvars.ContextVar[Caller | None] = contextvars.ContextVar(
+    "litellm_sagemaker_openai_caller", default=None
 )
 
 
 class LoopCapture(CustomLogger):
-    """Records the caller's event loop for ``astreaming`` (which LiteLLM runs in a thread)."""
+    """Records the caller's loop and task for ``astreaming`` (which LiteLLM runs in a thread).
+
+    It is a hook, not a logger: see :func:`leave_logging_lists`.
+    """
 
     async def async_pre_call_deployment_hook(
         self, kwargs: dict[str, Any], call_type: Any
     ) -> dict[str, Any] | None:
-        _caller_loop.set(asyncio.get_running_loop())
+        leave_logging_lists()
+        loop, task = asyncio.get_running_loop(), asyncio.current_task()
+        _caller.set(Caller(kwargs.get("litellm_call_id"), loop, task))
         return None
 
 
 LOOP_CAPTURE = LoopCapture()
+# Where LiteLLM copies every entry of litellm.callbacks at the start of each call.
+LOGGING_LISTS = (
+    "input_callback",
+    "success_callback",
+    "failure_callback",
+    "_async_input_callback",
+    "_async_success_callback",
+    "_async_failure_callback",
+)
+
+
+def leave_logging_lists() -> None:
+    """Take :data:`LOOP_CAPTURE` out of LiteLLM's logging lists, where each call puts it back.
+
+    It logs nothing, but merely being listed there is costly: with ``litellm_enterprise``
+    installed (it comes with ``litellm[proxy]``), LiteLLM's success handler checks every listed
+    callback against a registry whose first import takes 1-3 s, and does so on the caller's
+    event loop, stalling every stream of the process (openai/ ones too) after the first call.
+    """
+    for name in LOGGING_LISTS:
+        entries = getattr(litellm, name, None)
+        if isinstance(entries, list) and LOOP_CAPTURE in entries:
+            entries.remove(LOOP_CAPTURE)
 
 
 def install_loop_capture() -> None:
@@ -54,8 +112,37 @@ def install_loop_capture() -> None:
         litellm.callbacks.append(LOOP_CAPTURE)
 
 
+async def _open_for(caller: asyncio.Task[Any] | None, call: Call) -> httpx.Response:
+    """Open on the caller's loop; give up, closing what was opened, if the caller is cancelled.
+
+    The caller's task waits on LiteLLM's executor thread, which waits on this: when the caller
+    is cancelled (``asyncio.wait_for``, a client disconnect), nobody would ever read or close
+    the response, so its connection would stay taken for good.
+    """
+    if caller is None:
+        return await open_async(call)
+    if caller.done():
+        raise asyncio.CancelledError
+    this = asyncio.current_task()
+
+    def abandon(_: object) -> None:
+        if this is not None:
+            this.cancel()
+
+    caller.add_done_callback(abandon)
+    try:
+        response = await open_async(call)
+    finally:
+        caller.remove_done_callback(abandon)
+    if caller.done():  # cancelled just as the headers arrived
+        await response.aclose()
+        raise asyncio.CancelledError
+    return response
+
+
 def _call(stream: bool, kwargs: dict[str, Any]) -> Call:
     """Validate LiteLLM's handler arguments into a Call; logs the request (token masked)."""
+    leave_logging_lists()  # sync calls run no hook: this is where they get it out
     optional_params: dict[str, Any] = kwargs.get("optional_params") or {}
     logging_obj = kwargs.get("logging_obj")
     # LiteLLM keeps the OpenAI ``user`` field only on its logging object for custom providers.
@@ -121,28 +208,27 @@ class SageMakerOpenAI(CustomLLM):
     def streaming(self, **kwargs: Any) -> Iterator[Chunk]:  # type: ignore[override]
         call = _call(True, kwargs)
         response = _guard(call, lambda: open_sync(call))
-        return iter_chunks(response, call)
+        return ChunkStream(call, response)
 
     # A plain def, not ``async def``: it must open the request before returning (see module doc).
     def astreaming(self, **kwargs: Any) -> AsyncIterator[Chunk]:  # type: ignore[override]
         call = _call(True, kwargs)
-        loop = _caller_loop.get()
-        if loop is None or loop.is_closed():
-            # The hook was not in litellm.callbacks for this call (e.g. a proxy config that
-            # replaced the callback list). Install it for next time; this call streams lazily.
+        caller = _caller.get()
+        call_id = (kwargs.get("litellm_params") or {}).get("litellm_call_id")
+        if caller is None or not caller.can_wait(call_id):
+            # The hook did not run for this call (e.g. a proxy config that replaced the callback
+            # list): install it for next time; this call opens on its first read.
             install_loop_capture()
-            return _lazy_astream(call)
-        # This runs on a worker thread, so a cold mint may block here instead of on the loop.
-        _guard(call, lambda: warm_token(call))
-        future = asyncio.run_coroutine_threadsafe(open_async(call), loop)
-        response = _guard(call, future.result)
-        return aiter_chunks(response, call)
+            return AsyncChunkStream(call, opener=_open_translated)
+        response = _guard(call, lambda: caller.open(call))
+        return AsyncChunkStream(call, response, caller.loop)
 
 
-async def _lazy_astream(call: Call) -> AsyncIterator[Chunk]:
-    response = await open_async(call)
-    async for chunk in aiter_chunks(response, call):
-        yield chunk
+async def _open_translated(call: Call) -> httpx.Response:
+    try:
+        return await open_async(call)
+    except (CredentialsError, ConfigurationError) as exc:
+        raise _translate(exc, call) from None
 
 
 def _log_pre_call(logging_obj: Any, call: Call, messages: list[Any]) -> None:

@@ -1,4 +1,5 @@
-"""Send a :class:`Call`: bearer auth from the cache, one retry after 401/403, error mapping.
+"""Send a :class:`Call`: bearer auth from the cache, one resend after 401/403 or a stale
+keep-alive connection, error mapping.
 
 The response is always opened in streaming mode and checked before anything is returned,
 so an error before the first byte raises here, where LiteLLM's Router can retry it and
@@ -16,6 +17,7 @@ from ._clients import async_client, sync_client
 from ._errors import SageMakerStreamError, build_error, error_for_status, error_for_transport
 from ._request import Call
 from ._tokens import TokenCache
+from ._transport import Exchange, Origin, exchange, origin_of
 
 AUTH_RETRY_STATUSES: Final = frozenset({401, 403})
 # SageMaker caps a response payload at 6 MiB; a body past this is not an answer, and is not
@@ -33,12 +35,6 @@ def _request(call: Call, token: str, client: httpx.Client | httpx.AsyncClient) -
 
 def _token(call: Call) -> str:
     return call.static_token or TOKENS.get(call.spec or _no_spec(), call.region)
-
-
-def warm_token(call: Call) -> None:
-    """Make sure a fresh token is cached (blocking); for worker threads about to go async."""
-    if call.spec is not None:
-        TOKENS.get(call.spec, call.region)
 
 
 def _no_spec() -> Any:
@@ -94,47 +90,86 @@ def _error(call: Call, response: httpx.Response, body: bytes) -> Exception:
     )
 
 
-def _retry_auth(call: Call, response: httpx.Response, token: str, attempt: int) -> bool:
-    # A cached token can be refused after a clock jump or a credential rotation: mint a
-    # fresh one once. A caller's pre-minted token is theirs to renew, so it is not retried.
-    if attempt or response.status_code not in AUTH_RETRY_STATUSES or call.spec is None:
-        return False
-    TOKENS.invalidate(call.spec, call.region, token)
-    return True
+class _Retries:
+    """At most one resend per reason: a refused cached token, and a stale keep-alive connection."""
+
+    __slots__ = ("_auth_used", "_call", "_stale_used", "fresh_only")
+
+    def __init__(self, call: Call) -> None:
+        self._call = call
+        self._auth_used = False
+        self._stale_used = False
+        self.fresh_only: Origin | None = None  # set for the one attempt after a stale failure
+
+    def after_transport_error(self, state: Exchange) -> bool:
+        """Resend after a reused connection failed before any response byte (never later).
+
+        The server had closed the idle connection as it was reused (the OpenAI SDK and botocore
+        resend too). The resend must not take another idle connection to the same origin, which
+        is likely just as stale.
+        """
+        self.fresh_only = None
+        if self._stale_used or not state.stale:
+            return False
+        self._stale_used = True
+        self.fresh_only = origin_of(httpx.URL(self._call.url))
+        return True
+
+    def after_status(self, response: httpx.Response, token: str) -> bool:
+        """Resend once after 401/403 with a fresh mint.
+
+        A cached token can be refused after a clock jump or a credential rotation. A caller's
+        pre-minted token is theirs to renew, so it is not retried.
+        """
+        self.fresh_only = None
+        call = self._call
+        if self._auth_used or response.status_code not in AUTH_RETRY_STATUSES:
+            return False
+        if call.spec is None:
+            return False
+        self._auth_used = True
+        TOKENS.invalidate(call.spec, call.region, token)
+        return True
 
 
 def open_sync(call: Call) -> httpx.Response:
     """Send and return an open, successful (2xx) response. Raises LiteLLM exceptions."""
     client = sync_client()
-    for attempt in (0, 1):
+    retries = _Retries(call)
+    while True:
         token = _token(call)
-        try:
-            response = client.send(_request(call, token, client), stream=True)
-        except httpx.TransportError as exc:
-            raise error_for_transport(exc, model=call.model, url=call.url) from None
+        with exchange(retries.fresh_only) as state:
+            try:
+                response = client.send(_request(call, token, client), stream=True)
+            except httpx.TransportError as exc:
+                if retries.after_transport_error(state):
+                    continue
+                raise error_for_transport(exc, model=call.model, url=call.url) from None
         if response.status_code < 400:
             return response
         body = read_bounded(call, response)
-        if not _retry_auth(call, response, token, attempt):
-            break
-    raise _error(call, response, body)
+        if not retries.after_status(response, token):
+            raise _error(call, response, body)
 
 
 async def open_async(call: Call) -> httpx.Response:
     """Async twin of :func:`open_sync`; must run on the loop that will read the stream."""
     client = async_client()
-    for attempt in (0, 1):
+    retries = _Retries(call)
+    while True:
         token = call.static_token or await TOKENS.aget(call.spec or _no_spec(), call.region)
-        try:
-            response = await client.send(_request(call, token, client), stream=True)
-        except httpx.TransportError as exc:
-            raise error_for_transport(exc, model=call.model, url=call.url) from None
+        with exchange(retries.fresh_only) as state:
+            try:
+                response = await client.send(_request(call, token, client), stream=True)
+            except httpx.TransportError as exc:
+                if retries.after_transport_error(state):
+                    continue
+                raise error_for_transport(exc, model=call.model, url=call.url) from None
         if response.status_code < 400:
             return response
         body = await aread_bounded(call, response)
-        if not _retry_auth(call, response, token, attempt):
-            break
-    raise _error(call, response, body)
+        if not retries.after_status(response, token):
+            raise _error(call, response, body)
 
 
 def parse_completion(call: Call, response: httpx.Response, body: bytes) -> ModelResponse:

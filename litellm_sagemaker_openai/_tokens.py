@@ -9,17 +9,16 @@ IMDS for instance profiles), so async callers reach the cold path through a work
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta, timezone
 from typing import TYPE_CHECKING, Final
 
 from ._credentials import CredentialSpec, credential_expiry, load_credentials
 from ._redact import register_secret
+from ._threads import MINT_POOL
 from ._token import expiry_seconds, mint_token
 
 if TYPE_CHECKING:
@@ -28,34 +27,6 @@ if TYPE_CHECKING:
 DEFAULT_EXPIRY: Final = timedelta(hours=12)
 MAX_REFRESH_MARGIN: Final = 300.0  # refresh at most 5 minutes before expiry...
 MARGIN_FRACTION: Final = 0.1  # ...or 10% of the lifetime for short-lived tokens
-
-
-class _MintPool:
-    """A private executor for cold mints, recreated after fork.
-
-    Never the loop's default executor: LiteLLM runs ``astreaming`` there and blocks those
-    workers until the stream opens, so a mint queued behind them would deadlock the process.
-    """
-
-    def __init__(self) -> None:
-        self._pool: ThreadPoolExecutor | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> ThreadPoolExecutor:
-        pool = self._pool
-        if pool is None:
-            with self._lock:
-                if self._pool is None:
-                    self._pool = ThreadPoolExecutor(2, thread_name_prefix="sagemaker-openai-mint")
-                pool = self._pool
-        return pool
-
-    def reset(self) -> None:
-        self._pool = None
-
-
-MINT_POOL: Final = _MintPool()
-os.register_at_fork(after_in_child=MINT_POOL.reset)
 
 
 @dataclass(frozen=True)

@@ -121,7 +121,10 @@ def main() -> None:
 def run(opts: Options) -> Result:
     tokens = opts.n(10, 6)
     with server_process(itl_ms=ITL_MS) as server:
-        common = ["--base", server.base, "--credentials-file", server.credentials_file]
+        # A hostname, as every real runtime URL is: new connections then need a DNS lookup,
+        # which once deadlocked the plugin's async opens (issue 8).
+        base = server.base.replace("//127.0.0.1:", "//localhost:")
+        common = ["--base", base, "--credentials-file", server.credentials_file]
         cold = run_child("bench.concurrency", ["--mode", "cold", *common], 120)
         # --quick keeps the judged scenario, and the LiteLLM floor as the only baseline.
         scenarios = "spread" if opts.quick else ",".join(SCENARIOS)
@@ -219,7 +222,9 @@ def _result(batches: dict[str, list[Batch]], cold: dict[str, Any], tokens: int) 
         "cold_start": cold,
     }
     result.notes = (
-        f"Server: emulator + reference (itl_ms={ITL_MS:.0f}) in a subprocess; the client runs in "
+        f"Server: emulator + reference (itl_ms={ITL_MS:.0f}) in a subprocess, called as "
+        "http://localhost:<port> (a hostname, so every new connection does a DNS lookup); the "
+        "client runs in "
         f"a child process of its own. A burst opens {STREAMS} acompletion(stream=True) calls "
         f"({tokens} tokens each) on one loop and reads them all; a ticker measures how late "
         "asyncio.sleep(0.005) wakes (loop lag) and a sampler reads /proc/self/status every 20 ms "

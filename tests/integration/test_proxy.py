@@ -3,36 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
+from integration.proxy_support import MASTER_KEY, run_proxy
 
 from conformance._emulator import TestCredentials
 
 pytestmark = pytest.mark.proxy
-MASTER_KEY = "sk-test-" + "0123456789abcdef" * 2
 WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {
     "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}  # fmt: skip
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def proxy(
     emulator: str, test_creds: TestCredentials, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    workdir = tmp_path_factory.mktemp("proxy")
     params = {"api_base": emulator, "aws_region_name": "us-east-1",
               "aws_access_key_id": test_creds.access_key_id, "aws_secret_access_key": test_creds.secret_access_key}  # fmt: skip
     config = {
@@ -43,35 +29,8 @@ def proxy(
         "litellm_settings": {"custom_provider_map": [
             {"provider": "sagemaker_openai", "custom_handler": "litellm_sagemaker_openai.handler"}]},
     }  # fmt: skip
-    (workdir / "config.yaml").write_text(json.dumps(config))  # JSON is valid YAML
-    port = _free_port()
-    env = {**os.environ, "LITELLM_MASTER_KEY": MASTER_KEY, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-           "LITELLM_LOG": "ERROR", "DISABLE_SCHEMA_UPDATE": "true"}  # fmt: skip
-    litellm_cli = Path(sys.executable).with_name("litellm")
-    log = (workdir / "proxy.log").open("w")
-    proc = subprocess.Popen([str(litellm_cli), "--config", str(workdir / "config.yaml"), "--host", "127.0.0.1",
-                             "--port", str(port), "--num_workers", "1"], cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"proxy exited: {(workdir / 'proxy.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{base}/health/liveliness", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("proxy did not start within 90 s")
+    with run_proxy(config, tmp_path_factory.mktemp("proxy")) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def test_proxy_streams_tool_calls_and_usage_through_the_plugin(proxy: str) -> None:

@@ -33,6 +33,10 @@ typecheck: $(STAMP)
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
+## The provider's tests on the oldest and the newest supported LiteLLM, one venv per end.
+test-matrix:
+	$(PY) .ci/matrix.py
+
 ## Benchmarks: ratios against baselines measured side by side in one process -> bench/results.json.
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint typecheck token-vectors bench fuzz load clean
+.PHONY: venv demo test lint typecheck docs test-matrix token-vectors bench fuzz load clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -18,8 +18,8 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
-## ruff, mypy --strict and the whole pytest suite (offline, loopback only).
-test: lint typecheck
+## ruff, mypy --strict, the strict docs build and the whole pytest suite (offline, loopback only).
+test: lint typecheck docs
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -28,6 +28,14 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+## The docs site; --strict fails on a broken link or anchor, or a page missing from the nav.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+## The provider's tests on the oldest and the newest supported LiteLLM, one venv per end.
+test-matrix:
+	$(PY) .ci/matrix.py
 
 ## Benchmarks: ratios against baselines measured side by side in one process -> bench/results.json.
 bench: $(STAMP)
@@ -46,4 +54,4 @@ token-vectors:
 	$(PY) tests/vectors/make_token_vectors.py
 
 clean:
-	rm -rf $(VENV) .venv-vectors .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-vectors .venv-matrix site .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._context import CheckContext
-    from ._emulator import EmulatorConfig, create_emulator_app
+    from ._emulator import EmulatorConfig, TestCredentials, create_emulator_app
+    from ._emulator._harness import run_emulator
     from ._reference import ReferenceConfig, create_reference_app
     from ._registry import Check, CheckFailure, Outcome, Severity, check
     from ._runner import Report, run
+    from ._serve import serve_app
     from ._target import Target
 
 try:
@@ -32,10 +34,13 @@ _EXPORTS = {
     "Report": "._runner",
     "Severity": "._registry",
     "Target": "._target",
+    "TestCredentials": "._emulator",
     "check": "._registry",
     "create_emulator_app": "._emulator",
     "create_reference_app": "._reference",
     "run": "._runner",
+    "run_emulator": "._emulator._harness",
+    "serve_app": "._serve",
 }
 
 __all__ = [
@@ -48,11 +53,14 @@ __all__ = [
     "Report",
     "Severity",
     "Target",
+    "TestCredentials",
     "__version__",
     "check",
     "create_emulator_app",
     "create_reference_app",
     "run",
+    "run_emulator",
+    "serve_app",
 ]
 
 

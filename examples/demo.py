@@ -107,7 +107,7 @@ def main() -> int:
             api_base=api_base,
             tools=[WEATHER],
             tool_choice="required",
-            messages=[{"role": "user", "content": "Weather in Paris?"}],
+            messages=[{"role": "user", "content": "What is the weather? city=Paris"}],
         )
         call = reply.choices[0].message.tool_calls[0]
         print(f"   {call.function.name}({json.loads(call.function.arguments)})  id={call.id}")

@@ -41,3 +41,31 @@ def test_conformance_never_imports_litellm() -> None:
 
 def test_handler_repr_has_no_secrets() -> None:
     assert repr(litellm_sagemaker_openai.handler) == "SageMakerOpenAI()"
+
+
+def test_docs_samples_serve_the_emulator_through_public_names() -> None:
+    """The docs start the emulator and a container with these; they must stay public."""
+    import httpx
+    from botocore.credentials import Credentials
+
+    import conformance
+
+    creds = conformance.TestCredentials("AKIAPUBLICAPI0000001", "public-api-secret")
+    config = conformance.EmulatorConfig(
+        credentials=(creds,), reference=conformance.ReferenceConfig()
+    )
+    token = litellm_sagemaker_openai.generate_token(
+        region="us-east-1", credentials=Credentials(creds.access_key_id, creds.secret_access_key)
+    )
+    with conformance.run_emulator(config) as base_url:
+        reply = httpx.post(
+            f"{base_url}/endpoints/ep/openai/v1/chat/completions",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"model": "", "messages": [{"role": "user", "content": "hi"}]},
+            timeout=30,
+        )
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["choices"][0]["message"]["content"] == "You said: hi"
+    app = conformance.create_reference_app(conformance.ReferenceConfig())
+    with conformance.serve_app(app) as base_url:
+        assert httpx.get(f"{base_url}/ping", timeout=30).status_code == 200

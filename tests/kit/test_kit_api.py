@@ -11,8 +11,8 @@ import conformance
 
 PUBLIC = {
     "Check", "CheckContext", "CheckFailure", "EmulatorConfig", "Outcome", "ReferenceConfig",
-    "Report", "Severity", "Target", "__version__", "check", "create_emulator_app",
-    "create_reference_app", "run",
+    "Report", "Severity", "Target", "TestCredentials", "__version__", "check",
+    "create_emulator_app", "create_reference_app", "run", "run_emulator", "serve_app",
 }  # fmt: skip
 
 

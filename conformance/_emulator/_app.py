@@ -14,8 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .._target import validate_name
 from ._bridge import ASGIApp, Message, Receive, Send
-from ._config import EmulatorConfig, validate_name
+from ._config import EmulatorConfig
 from ._forward import (
     REFERENCE_URL,
     Forwarder,

@@ -117,7 +117,8 @@ def test_text_format_shows_the_bytes_that_broke_it(
     out = capsys.readouterr().out
     assert "FAILED sse.done (MUST): the stream ended without 'data: [DONE]'" in out
     assert "sent:     POST " + broken_url + "/v1/chat/completions" in out
-    assert '"stream": true' in out and "finish_reason" in out
+    assert '"stream":true' in out and "finish_reason" in out
+    assert "how to fix: after the last chunk" in out and "(see docs/kit/checks.md#sse-done)" in out
 
 
 def test_mock_mode_puts_the_emulator_in_front(

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .._limits import SAGEMAKER_MAX_BODY
 from .._target import validate_name
 from ._bridge import ASGIApp, Message, Receive, Send
 from ._config import EmulatorConfig
@@ -33,6 +34,10 @@ from ._tokens import TokenRejected, Verdict, verify_token
 logger = logging.getLogger("conformance.emulator")
 
 COMPONENT_HEADER: Final = "x-amzn-sagemaker-inference-component"
+# SageMaker's answer to a body over the InvokeEndpoint limit, as AWS SDK users report it
+# (docs/local-testing/emulator.md): HTTP 413, a JSON message, and no x-amzn-ErrorType.
+TOO_LARGE: Final = f"HTTP content length exceeded {SAGEMAKER_MAX_BODY} bytes."
+DRAIN_LIMIT: Final = 64 * 1_048_576
 _REFERENCE: Final = Target(REFERENCE_URL, in_process=True)
 
 
@@ -63,9 +68,9 @@ class _Emulator:
 
     async def openai(self, request: Request) -> Response:
         try:
+            body = await read_body(request)
             self._bearer(request)
             target = self._resolve(*_names(request))
-            body = await request.body()
             throttled = self._throttled()
             if throttled is not None:
                 return throttled
@@ -84,7 +89,7 @@ class _Emulator:
 
     async def _invoke(self, request: Request, *, stream: bool) -> Response:
         try:
-            body = await request.body()
+            body = await read_body(request)
             self._sigv4_or_bearer(request, body)
             endpoint, _ = _names(request)
             component = request.headers.get(COMPONENT_HEADER)
@@ -163,6 +168,24 @@ class _Emulator:
             "or start with --reference",
             "ValidationError",
         )
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, refused with SageMaker's 413 past 6,291,456 bytes.
+
+    An oversized body is still read (and dropped), up to DRAIN_LIMIT: a client writes its whole
+    body before reading the answer, and a connection closed under it would hide the 413.
+    """
+    body, size = bytearray(), 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size <= SAGEMAKER_MAX_BODY:
+            body += chunk
+        elif size > DRAIN_LIMIT:
+            break
+    if size > SAGEMAKER_MAX_BODY:
+        raise RouteError(413, TOO_LARGE, None)
+    return bytes(body)
 
 
 def _names(request: Request) -> tuple[str, str | None]:
@@ -245,8 +268,12 @@ def create_emulator_app(config: EmulatorConfig) -> Starlette:
             f"{prefix}/invocations-response-stream", emulator.invocations_stream, methods=["POST"]
         ),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=[Middleware(AccessLogMiddleware)],
         exception_handlers={HTTPException: _not_found},
     )
+    # Starlette answers a path with an extra trailing slash with a 307 to the other spelling;
+    # the route has no such redirect, so every path it does not serve gets the same 404.
+    app.router.redirect_slashes = False
+    return app

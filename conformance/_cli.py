@@ -20,7 +20,14 @@ from typing import Any, TextIO
 import httpx
 
 from ._context import CheckContext
-from ._limits import DEFAULT_BUDGET, DEFAULT_REQUEST_TIMEOUT, Interrupted, Limits, RunStopped
+from ._limits import (
+    DEFAULT_BUDGET,
+    DEFAULT_REQUEST_TIMEOUT,
+    Interrupted,
+    Limits,
+    RunStopped,
+    process_age,
+)
 from ._live import diagnose
 from ._registry import Check, Severity
 from ._report import EXIT_INCOMPLETE, EXIT_USAGE
@@ -223,7 +230,8 @@ def _list(checks: list[Check], out: TextIO) -> None:
 def _execute(args: argparse.Namespace, checks: list[Check], err: TextIO) -> int:
     live = args.endpoint is not None
     target: Target | str = _live_target(args) if live else _local_target(args)
-    limits = Limits(request_timeout=args.request_timeout, budget=args.budget).start()
+    limits = Limits(request_timeout=args.request_timeout, budget=args.budget)
+    limits.start(already=process_age())  # start-up and imports count against the budget
     if isinstance(target, str) and target != "reference":
         _check_reachable(target)
     with open_target(target, None if live else args.mode) as resolved:

@@ -7,6 +7,7 @@ reported as not run, never as failed: the container did nothing wrong).
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from dataclasses import dataclass, field
@@ -72,10 +73,14 @@ class Limits:
         if self.max_response_bytes < KEPT_WHEN_CUT:
             raise ValueError(f"max_response_bytes must be at least {KEPT_WHEN_CUT}")
 
-    def start(self) -> Limits:
-        """Start the budget's clock (once; later calls keep the first start)."""
+    def start(self, *, already: float = 0.0) -> Limits:
+        """Start the budget's clock, ``already`` seconds ago (once; later calls keep the first).
+
+        The CLI passes the process's age, so that interpreter start-up and imports count
+        against the budget as well.
+        """
         if self.started is None:
-            self.started = time.monotonic()
+            self.started = time.monotonic() - already
         return self
 
     @property
@@ -104,3 +109,17 @@ class Limits:
         if end is not None and end < own:
             return end, True
         return own, False
+
+
+def process_age() -> float:
+    """Seconds since this process started (Linux ``/proc``); 0.0 where that is unknown."""
+    try:
+        with open("/proc/self/stat", "rb") as stat:
+            # Field 22 is the start time in clock ticks after boot; the command name (field 2)
+            # may contain spaces, so count from the ")" that closes it.
+            start_ticks = int(stat.read().rsplit(b")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as uptime:
+            up = float(uptime.read().split()[0])
+        return max(0.0, up - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return 0.0

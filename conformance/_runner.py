@@ -122,8 +122,22 @@ def _stopped_answering(ctx: CheckContext, sent_before: int, after: Check) -> Sto
         return None
     return Stop(
         STOPPED_ANSWERING,
-        f"the target stopped answering after {after.id} ({probe.describe()})",
+        f"the target stopped answering after {after.id}: a minimal request then got "
+        + probe.describe(),
         after.id,
+    )
+
+
+def _died_during(check: Check, result: Result) -> Result:
+    # The failure is the target going silent, not the property this check is about.
+    if result.outcome is not Outcome.FAILED:
+        return result
+    return _result(
+        check,
+        Outcome.SKIPPED,
+        f"blocked: the target stopped answering during this check ({result.message})",
+        result.evidence,
+        result.duration,
     )
 
 
@@ -167,6 +181,8 @@ def run_checks(
                     stop = _stopped_answering(ctx, sent_before, chk)
                 except RunStopped as exc:
                     stop = Stop(exc.kind, exc.message, chk.id)
+                if stop is not None and stop.kind == STOPPED_ANSWERING:
+                    result = _died_during(chk, result)
             last = chk.id
         else:
             result = _not_run(chk, stop)

@@ -108,7 +108,7 @@ def perform(client: httpx.Client, ex: Exchange, *, until: float, cap: int) -> No
                     return
     except httpx.TimeoutException as exc:
         if ex.status is None:
-            ex.transport_error = f"no answer within {wait:.3g} s ({type(exc).__name__})"
+            ex.transport_error = f"{type(exc).__name__}: no answer within {wait:.3g} s"
         else:
             ex.cut_off(f"the answer did not finish within {wait:.3g} s", received)
     except httpx.HTTPError as exc:

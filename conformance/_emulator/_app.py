@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
 from typing import Final
 
+import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -38,6 +40,7 @@ COMPONENT_HEADER: Final = "x-amzn-sagemaker-inference-component"
 # (docs/local-testing/emulator.md): HTTP 413, a JSON message, and no x-amzn-ErrorType.
 TOO_LARGE: Final = f"HTTP content length exceeded {SAGEMAKER_MAX_BODY} bytes."
 DRAIN_LIMIT: Final = 64 * 1_048_576
+CALLER_GONE: Final = 499  # nginx's "client closed request"; no one reads it
 _REFERENCE: Final = Target(REFERENCE_URL, in_process=True)
 
 
@@ -74,12 +77,12 @@ class _Emulator:
             throttled = self._throttled()
             if throttled is not None:
                 return throttled
-            client, upstream = await self._forwarder.open(
-                target, "/v1/chat/completions", body, request.headers
-            )
+            opened = await self._open(request, target, "/v1/chat/completions", body)
         except (TokenRejected, RouteError) as exc:
             return _refusal(exc)
-        return relay(client, upstream)
+        if opened is None:
+            return Response(status_code=CALLER_GONE)
+        return relay(*opened)
 
     async def invocations(self, request: Request) -> Response:
         return await self._invoke(request, stream=False)
@@ -99,16 +102,44 @@ class _Emulator:
             throttled = self._throttled()
             if throttled is not None:
                 return throttled
-            client, upstream = await self._forwarder.open(
-                target, "/invocations", body, request.headers
-            )
+            opened = await self._open(request, target, "/invocations", body)
         except ValueError as exc:
             return aws_error(400, str(exc), "ValidationError")
         except (TokenRejected, RouteError) as exc:
             return _refusal(exc)
+        if opened is None:
+            return Response(status_code=CALLER_GONE)
+        client, upstream = opened
         if upstream.status_code >= 400:
             return await model_error(client, upstream, target.label)
         return relay_event_stream(client, upstream) if stream else relay(client, upstream)
+
+    async def _open(
+        self, request: Request, target: Target, path: str, body: bytes
+    ) -> tuple[httpx.AsyncClient, httpx.Response] | None:
+        """Forward and wait for the container's headers, unless the caller leaves first.
+
+        A caller that gave up (a client deadline) must not keep a request to a silent
+        container open until the read timeout; None means the caller is gone.
+        """
+        opening = asyncio.ensure_future(self._forwarder.open(target, path, body, request.headers))
+        # The whole body has been read, so the next ASGI message is the disconnect.
+        gone = asyncio.ensure_future(request.receive())
+        try:
+            done, _ = await asyncio.wait({opening, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+            if not opening.done():
+                opening.cancel()
+        if opening in done:
+            return opening.result()
+        try:
+            client, upstream = await opening  # cancelled, or it finished just now
+        except (asyncio.CancelledError, RouteError):
+            return None
+        await upstream.aclose()
+        await client.aclose()
+        return None
 
     def _bearer(self, request: Request) -> Verdict:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -118,6 +119,9 @@ class Forwarder:
         )
         try:
             return client, await client.send(request, stream=True)
+        except asyncio.CancelledError:  # the caller left (see _Emulator._open)
+            await client.aclose()
+            raise
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             await client.aclose()
             logger.warning("%s is unreachable: %s", target.label, type(exc).__name__)

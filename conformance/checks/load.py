@@ -59,9 +59,16 @@ def ping_while_generating(ctx: CheckContext) -> str:
     first, last = gen.started + gen.chunks[0][0], gen.started + gen.chunks[-1][0]
     overlapping = sum(1 for p in pings if first <= p.started + p.elapsed <= last)
     if not overlapping:
+        held = sum(1 for p in pings if p.started < last < p.started + p.elapsed)
+        why = (
+            f"{held} ping(s) sent during it were answered only after it ended (a serial "
+            "server?), within 2 s"
+            if held
+            else f"{len(pings)} ping(s) answered 200, none during it"
+        )
         raise CheckSkipped(
-            f"inconclusive: no ping overlapped the generation ({len(pings)} pings answered "
-            "200, but the generation was too short to ping during it)"
+            f"inconclusive: the generation took {(last - first) * 1000:.0f} ms, too short to "
+            f"ping during it; {why}"
         )
     return f"{overlapping} pings during a generation answered 200"
 
@@ -81,7 +88,8 @@ def large_body_not_refused(ctx: CheckContext) -> str:
     if ex.status is None:
         raise ex.failure(
             f"a {LARGE_BODY_BYTES / 1e6:.1f} MB body got no answer "
-            f"({ex.transport_error}); SageMaker allows 6 MB bodies"
+            f"({ex.transport_error}); SageMaker allows 6 MB bodies (raise --request-timeout "
+            "if the container is only slow to refuse it)"
         )
     if ex.status == 413 or ex.status >= 500:
         raise ex.failure(
@@ -103,7 +111,10 @@ def context_overflow_is_4xx(ctx: CheckContext) -> str:
     """
     ex = ctx.chat(ctx.body(messages=user("word " * OVER_CONTEXT_WORDS)))
     if ex.status is None:
-        raise ex.failure(f"a prompt over the context window got no answer ({ex.transport_error})")
+        raise ex.failure(
+            f"a prompt over the context window got no answer ({ex.transport_error}); refuse "
+            "it before tokenizing it all (raise --request-timeout if the container is only slow)"
+        )
     if ex.status >= 500:
         raise ex.failure(
             f"a prompt over the context window got {ex.describe()}; refuse it with a 4xx, "
@@ -125,6 +136,8 @@ def alive_after_load(ctx: CheckContext) -> str:
     stops when the client disconnects) and keep serving other requests meanwhile.
     """
     ex = ctx.alive()
+    if ex.cut is not None:
+        ctx.expect_baseline(stream=False)  # blocked when it was so before the load, too
     if ex.status is None:
         raise ex.failure(
             f"after the load checks the target stopped answering ({ex.transport_error})"

@@ -104,7 +104,7 @@ def events_are_json(ctx: CheckContext) -> str | None:
     Why: clients parse each event's data as one JSON chunk; JSON lines, non-JSON data or
     framing that the OpenAI SDK's decoder splits differently from the SSE spec break them.
 
-    Fix: write each chunk as `data: <one-line JSON>` followed by a blank line (`\n\n`), and
+    Fix: write each chunk as `data: <one-line JSON>` followed by a blank line (`\\n\\n`), and
     end with `data: [DONE]`; nothing else on the wire.
     """
     for ex in (_stream_ok(ctx), ctx.stream(long_body(ctx))):
@@ -125,7 +125,7 @@ def ends_with_done(ctx: CheckContext) -> None:
     without it they hang or report a broken stream, and a stream that never ends never frees
     the client.
 
-    Fix: after the last chunk (and the usage chunk, if asked for) send `data: [DONE]\n\n` once
+    Fix: after the last chunk (and the usage chunk, if asked for) send `data: [DONE]\\n\\n` once
     and close the response.
     """
     ex = ctx.stream()

@@ -6,9 +6,17 @@ differences from the real route are in docs/local-testing/emulator.md.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
+
 import httpx
 import pytest
-from emulator.emulator_support import bearer
+from emulator.emulator_support import CREDS, bearer
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from conformance._emulator import EmulatorConfig, create_emulator_app
 from conformance._emulator._app import TOO_LARGE
@@ -69,3 +77,27 @@ async def test_other_paths_get_the_404_never_a_redirect(
     assert response.status_code == 404
     assert response.headers["x-amzn-errortype"] == "UnknownOperationException"
     assert "location" not in response.headers
+
+
+def test_a_caller_that_leaves_stops_the_wait_for_a_silent_container(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def silent(request: Request) -> Response:
+        await request.body()
+        await asyncio.sleep(3600)
+        return Response()
+
+    container = Starlette(routes=[Route("/v1/chat/completions", silent, methods=["POST"])])
+    caplog.set_level(logging.INFO, logger="conformance.emulator")
+    with serve_app(container) as container_url:
+        config = EmulatorConfig(credentials=(CREDS,), endpoints={"demo-endpoint": container_url})
+        with serve_app(create_emulator_app(config)) as url:
+            with pytest.raises(httpx.ReadTimeout):
+                httpx.post(url + CHAT, json={}, headers=bearer(), timeout=0.5)
+            deadline = time.monotonic() + 20  # a hang guard, not a timing assertion
+            while time.monotonic() < deadline and " 499 " not in caplog.text:
+                time.sleep(0.05)
+    # The emulator answered its caller's departure (499) instead of waiting 60 s for the
+    # container; the server then stopped without cancelling a pending request.
+    assert f"POST {CHAT} 499 " in caplog.text
+    assert "timeout graceful shutdown exceeded" not in caplog.text

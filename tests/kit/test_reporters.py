@@ -8,10 +8,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import replace
 
 import conformance
-
 from conformance._registry import Outcome, Severity
-from conformance._reporters import write_json, write_junit, write_text
 from conformance._report import Stop
+from conformance._reporters import write_json, write_junit, write_text
 from conformance._runner import Report, Result
 
 EVIDENCE = {
@@ -149,7 +148,10 @@ def test_a_stopped_run_says_why_in_every_format() -> None:
     text = _render(report, write_text)
     assert "stopped early: the 5 s budget ran out" in text
     assert text.rstrip().endswith("exit 3: the run stopped before every check ran")
-    props = {p.get("name"): p.get("value") for p in ET.fromstring(_render(report, write_junit)).iter("property")}
+    props = {
+        p.get("name"): p.get("value")
+        for p in ET.fromstring(_render(report, write_junit)).iter("property")
+    }
     assert props["stopped"] == "the 5 s budget ran out" and props["exit_code"] == "3"
 
 

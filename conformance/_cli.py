@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 import httpx
 
@@ -52,9 +52,15 @@ def _seconds(value: str) -> float:
     return seconds
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, like every other usage error (argparse would print the whole usage).
+        raise UsageError(f"{message} (see --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used for --help)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sagemaker-openai-conformance",
         description="Check that a container behaves as SageMaker AI's OpenAI-compatible route "
         "and OpenAI clients need. Exit 0: no MUST check failed; 1: one did; 2: usage error "
@@ -227,11 +233,13 @@ def _list(checks: list[Check], out: TextIO) -> None:
         out.write(f"{chk.id:<40} {chk.severity.value:<6} {modes:<17} {chk.summary}\n")
 
 
-def _execute(args: argparse.Namespace, checks: list[Check], err: TextIO) -> int:
+def _execute(
+    args: argparse.Namespace, checks: list[Check], err: TextIO, started_before: float
+) -> int:
     live = args.endpoint is not None
     target: Target | str = _live_target(args) if live else _local_target(args)
     limits = Limits(request_timeout=args.request_timeout, budget=args.budget)
-    limits.start(already=process_age())  # start-up and imports count against the budget
+    limits.start(already=started_before)
     if isinstance(target, str) and target != "reference":
         _check_reachable(target)
     with open_target(target, None if live else args.mode) as resolved:
@@ -268,12 +276,12 @@ def _execute(args: argparse.Namespace, checks: list[Check], err: TextIO) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``sagemaker-openai-conformance`` and ``python -m conformance``."""
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse exits 2 on bad usage and 0 for --help
-        return int(exc.code or 0)
     err = sys.stderr
     try:
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help
+            return int(exc.code or 0)
         checks = select_checks(
             select=args.select, severity=Severity.parse(args.severity) if args.severity else None
         )
@@ -285,7 +293,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             _list(checks, sys.stdout)
             return 0
         _check_output(args.output)
-        return _execute(args, checks, err)
+        # Run as a program (no argv given), start-up and imports count against the budget;
+        # called from a long-lived process (tests, scripts), the budget starts now.
+        return _execute(args, checks, err, process_age() if argv is None else 0.0)
     except UsageError as exc:
         err.write(f"sagemaker-openai-conformance: error: {exc}\n")
         return EXIT_USAGE

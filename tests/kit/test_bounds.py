@@ -45,8 +45,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[
 def finished(runs: dict[str, Future[KitRun]], name: str) -> tuple[KitRun, dict[str, Any]]:
     run = runs[name].result(timeout=300)
     budget = BOUNDS[name.removesuffix("-mock")][0]
-    print(f"\n{name}: wall {run.wall:.1f} s (budget {budget:g} s), peak RSS {run.rss_mb:.0f} MB")
     assert run.report is not None, run.stderr[-2000:]
+    stopped = (run.report["stopped"] or {}).get("reason")
+    print(
+        f"\n{name}: wall {run.wall:.1f} s (budget {budget:g} s; checks "
+        f"{run.report['duration']:.1f} s), peak RSS {run.rss_mb:.0f} MB, exit {run.code}, "
+        f"stopped: {stopped}"
+    )
     assert "Traceback" not in run.stderr
     assert run.rss_mb <= MAX_RSS_MB
     assert run.report["duration"] <= budget * 1.2

@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from ._context import CheckContext
 from ._exchange import trim_text
-from ._limits import Limits, RunStopped
+from ._limits import DEFAULT_BUDGET, DEFAULT_REQUEST_TIMEOUT, Limits, RunStopped
 from ._registry import REGISTRY, STAGES, Check, CheckFailure, CheckSkipped, Outcome, Severity
 from ._report import STOPPED_ANSWERING, Report, Result, Stop
 from ._target import Target
@@ -225,7 +225,8 @@ def run(
     severity: Severity | str | None = None,
     mode: str | None = None,
     model: str = "",
-    limits: Limits | None = None,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    budget: float | None = DEFAULT_BUDGET,
     on_result: Callable[[Check, Result], None] | None = None,
 ) -> Report:
     """Run the conformance kit and return a Report.
@@ -237,10 +238,15 @@ def run(
         severity: the lowest severity to run (MUST runs only MUST checks).
         mode: ``direct`` or ``mock`` when ``target`` is a string.
         model: the ``model`` value to send (SageMaker passes it through; default "").
-        limits: the request timeout, the run's budget and the response byte cap
-            (default: 20 s per request, 180 s in all, 7 MiB per answer).
+        request_timeout: seconds for each whole answer, headers to last byte.
+        budget: seconds for the whole run (None: unbounded); checks it leaves out are
+            reported as not run, and ``Report.stopped`` says so.
         on_result: called after each check, for progress output.
+
+    Raises:
+        ValueError: a timeout or budget that is not a positive number.
     """
+    limits = Limits(request_timeout=request_timeout, budget=budget)
     with open_target(target, mode) as resolved:
         checks = select_checks(select=select, severity=severity)
         ctx = CheckContext(resolved, model=model, limits=limits)

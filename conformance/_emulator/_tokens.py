@@ -193,17 +193,6 @@ def verify_token(
         raise TokenRejected("version", f"the token names a version before its {TOKEN_VERSION!r}")
     if params.get("Action") != TOKEN_ACTION:
         raise TokenRejected("action", f"the token is not for the {TOKEN_ACTION} action")
-    # The signature covers the host and path it names, so a URL signed for another host or
-    # path verifies; it is still not a CallWithBearerToken request to SageMaker.
-    if host != TOKEN_HOST:
-        raise TokenRejected("host", f"the token is signed for {host!r}, not {TOKEN_HOST!r}")
-    if path != "/":
-        raise TokenRejected("path", f"the token is signed for the path {path!r}, not '/'")
-    unexpected = sorted(set(params) - set(_QUERY_AUTH_KEYS) - _OPTIONAL_KEYS)
-    if unexpected:
-        raise TokenRejected(
-            "malformed", f"the pre-signed URL has parameters a token never has: {unexpected}"
-        )
     if params["X-Amz-Algorithm"] != ALGORITHM or params["X-Amz-SignedHeaders"] != "host":
         raise TokenRejected("malformed", f"the token must be {ALGORITHM} signed over 'host' only")
     amz_date = params["X-Amz-Date"]
@@ -226,6 +215,7 @@ def verify_token(
         expires=expires,
     )
     check_signature(compute_signature(signer, request, amz_date), params["X-Amz-Signature"])
+    check_request(host, path, params)
 
     if expires > MAX_TOKEN_SECONDS:
         raise TokenRejected(
@@ -235,6 +225,23 @@ def verify_token(
     if now > signed_at + expires:
         raise TokenRejected("expired", "the bearer token has expired; mint a fresh one")
     return Verdict(scope.access_key_id, scope.region, signed_at, signed_at + expires)
+
+
+def check_request(host: str, path: str, params: dict[str, str]) -> None:
+    """Refuse a validly signed URL that is not SageMaker's CallWithBearerToken request.
+
+    The signature covers the host, path and parameters the URL names, so a URL signed for
+    another host verifies; it is still not a token. (An edited URL fails the signature first.)
+    """
+    if host != TOKEN_HOST:
+        raise TokenRejected("host", f"the token is signed for {host!r}, not {TOKEN_HOST!r}")
+    if path != "/":
+        raise TokenRejected("path", f"the token is signed for the path {path!r}, not '/'")
+    unexpected = sorted(set(params) - set(_QUERY_AUTH_KEYS) - _OPTIONAL_KEYS)
+    if unexpected:
+        raise TokenRejected(
+            "malformed", f"the pre-signed URL has parameters a token never has: {unexpected}"
+        )
 
 
 def check_clock(signed_at: float, now: float) -> None:

@@ -142,10 +142,10 @@ ROWS: list[tuple[str, str | None, float, str | None]] = [
         "signature",
     ),
     (
-        "host_forged",
+        "signature_other_host",
         edit(r"^sagemaker\.amazonaws\.com", "evil.example.com")(mint(at=NOW)),
         NOW,
-        "host",
+        "signature",
     ),
     ("expires_too_long", mint(at=NOW, expires=43201), NOW, "expires_too_long"),
     ("expired_by_one_second", mint(at=NOW, expires=60), NOW + 61, "expired"),

@@ -27,7 +27,7 @@ _AREA_TITLES: Final = {
 }
 _INTRO: Final = """\
 <!-- Generated from the check registry by `python -m conformance.docs`; do not edit by hand. -->
-# The checks
+# Checks reference
 
 Every check of the conformance kit, in the order a run reports them. A failure in a report
 links to its section here: `docs/kit/checks.md#<check id with dots replaced by hyphens>`.
@@ -43,6 +43,12 @@ links to its section here: `docs/kit/checks.md#<check id with dots replaced by h
   instead of failing for the same reason.
 - **Inconclusive.** Some checks can only judge an answer that is long or slow enough; when it
   is not, they are skipped as `inconclusive`, never failed.
+
+The SSE checks run every stream through two parsers: a strict WHATWG event-stream parser and a
+faithful replica of the OpenAI Python SDK's decoder and stream loop. When they disagree the
+verdict says so, e.g. `spec-valid, but the OpenAI Python SDK fails on it` for an `event: ping`
+keep-alive. How a run is bounded, and what blocked, inconclusive and not-run outcomes mean, is
+in [Running the kit](running.md).
 """
 
 

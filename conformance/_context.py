@@ -12,22 +12,14 @@ import httpx
 
 from ._capabilities import CAPABILITY_LABELS, CAPABILITY_PROBES
 from ._exchange import Exchange, trim_bytes
+from ._limits import LARGE_ANSWER, MAX_RETAINED_BYTES, BudgetExhausted, Limits
 from ._registry import CheckSkipped
 from ._target import Target
+from ._wire import encode_body, new_client, perform, sdk_headers
 
 OMIT: Final[Any] = object()  # ctx.body(max_tokens=OMIT) removes a key from the default body
 DEFAULT_PROMPT: Final = "Say OK"
 DEFAULT_MAX_TOKENS: Final = 16
-TIMEOUT: Final = httpx.Timeout(60.0, connect=5.0)  # SageMaker gives a container 60 s
-# What the OpenAI Python SDK sends: Accept is application/json even for stream=True.
-SDK_HEADERS: Final = {
-    "Content-Type": "application/json",
-    "Accept": "application/json",
-    "User-Agent": "OpenAI/Python 2.54.0 (sagemaker-openai-conformance)",
-    "X-Stainless-Lang": "python",
-    "X-Stainless-Runtime": "CPython",
-    "X-Stainless-Retry-Count": "0",
-}
 
 
 class CheckContext:
@@ -38,16 +30,27 @@ class CheckContext:
     """
 
     def __init__(
-        self, target: Target, *, model: str = "", client: httpx.Client | None = None
+        self,
+        target: Target,
+        *,
+        model: str = "",
+        client: httpx.Client | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.target = target
         self.model = model
+        self.limits = (limits or Limits()).start()
         self.exchanges: list[Exchange] = []
-        self._client = client or httpx.Client(timeout=TIMEOUT)
+        self._client = client or new_client(target.base_url)
         self._owns_client = client is None
         self._cache: dict[tuple[Any, ...], Exchange] = {}
         self._lock = threading.Lock()
         self._token: str | None = None
+        self._retained = 0
+
+    def child(self, target: Target) -> CheckContext:
+        """A context for another target (a faulty copy) sharing this run's model and budget."""
+        return CheckContext(target, model=self.model, limits=self.limits)
 
     @property
     def mode(self) -> str:
@@ -90,7 +93,7 @@ class CheckContext:
         return self._token
 
     def _headers(self, extra: Mapping[str, str | None] | None) -> dict[str, str]:
-        headers: dict[str, str | None] = dict(SDK_HEADERS)
+        headers: dict[str, str | None] = dict(sdk_headers(self.limits.request_timeout))
         token = self.token()
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -113,7 +116,7 @@ class CheckContext:
     ) -> Exchange:
         """POST a non-streaming chat body (default: ``self.body()``) and record the exchange."""
         payload = self.body() if body is None else dict(body)
-        raw = content if content is not None else json.dumps(payload).encode("utf-8")
+        raw = content if content is not None else encode_body(payload)
         return self.send("POST", path, raw, headers=headers, stream=False, cache=cache)
 
     def stream(
@@ -127,7 +130,7 @@ class CheckContext:
         """POST a chat body with ``stream: true`` and record every chunk as it arrives."""
         payload = self.body() if body is None else dict(body)
         payload["stream"] = True
-        raw = json.dumps(payload).encode("utf-8")
+        raw = encode_body(payload)
         return self.send("POST", path, raw, headers=headers, stream=True, cache=cache)
 
     def get(self, path: str, *, timeout: float = 5.0, cache: bool = False) -> Exchange:
@@ -147,7 +150,14 @@ class CheckContext:
         cache: bool = True,
         timeout: float | None = None,
     ) -> Exchange:
-        """Send one request, reading the body chunk by chunk with arrival times."""
+        """Send one request, reading the body chunk by chunk with arrival times.
+
+        The whole exchange gets ``timeout`` (default: the request timeout) or what is left of
+        the budget, whichever ends first; an answer past the byte cap is cut off.
+
+        Raises:
+            BudgetExhausted: the budget ran out before or during the request.
+        """
         url = self.target.url(path)
         sent_headers = self._headers(headers)
         key = (method, url, content, tuple(sorted(sent_headers.items())), stream)
@@ -155,28 +165,33 @@ class CheckContext:
             with self._lock:
                 if key in self._cache:
                     return self._cache[key]
-        start = time.perf_counter()
-        ex = Exchange(method, url, sent_headers, content, stream=stream, started=start)
-        try:
-            with self._client.stream(
-                method,
-                url,
-                content=content or None,
-                headers=sent_headers,
-                timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)) if timeout else TIMEOUT,
-            ) as response:
-                ex.status = response.status_code
-                ex.headers = {k.lower(): v for k, v in response.headers.items()}
-                for chunk in response.iter_raw():
-                    ex.chunks.append((time.perf_counter() - start, chunk))
-        except httpx.HTTPError as exc:
-            ex.transport_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        ex.elapsed = time.perf_counter() - start
+        until, by_budget = self.limits.request_deadline(timeout)
+        ex = Exchange(
+            method, url, sent_headers, content, stream=stream, started=time.perf_counter()
+        )
+        perform(self._client, ex, until=until, cap=self.limits.max_response_bytes)
+        if by_budget and time.monotonic() >= until and not ex.complete:
+            # Cut by the run's budget, not by the target's slowness: no verdict on it.
+            raise BudgetExhausted(f"the {self.limits.budget:g} s budget ran out")
         with self._lock:
+            self._retain(ex)
             self.exchanges.append(ex)
             if cache:
                 self._cache[key] = ex
         return ex
+
+    def _retain(self, ex: Exchange) -> None:
+        size = sum(len(chunk) for _, chunk in ex.chunks)
+        if size > LARGE_ANSWER and self._retained + size > MAX_RETAINED_BYTES:
+            ex.cut_off(
+                f"the run already holds {MAX_RETAINED_BYTES // 1_048_576} MiB of answers", size
+            )
+            size = sum(len(chunk) for _, chunk in ex.chunks)
+        self._retained += size
+
+    def alive(self) -> Exchange:
+        """A fresh minimal request: does the target still answer at all?"""
+        return self.chat(self.body(max_completion_tokens=1), cache=False)
 
     # -- shared verdict helpers -------------------------------------------------------------
 
@@ -208,15 +223,18 @@ class CheckContext:
     def expect_baseline(self, *, stream: bool) -> Exchange:
         """The default request of a kind; skip as *blocked* if it failed (another check owns it)."""
         base = self.stream() if stream else self.chat()
+        kind = "streaming request" if stream else "request"
         if base.status != 200:
             owner = "sse.content_type" if stream else "container.route"
-            kind = "streaming request" if stream else "request"
             raise CheckSkipped(f"blocked: the default {kind} got {base.describe()}; see {owner}")
+        if base.cut is not None:
+            owner = "sse.done" if stream else "container.route"
+            raise CheckSkipped(f"blocked: the default {kind} was cut off: {base.cut}; see {owner}")
         return base
 
     def expect_ok(self, ex: Exchange, what: str = "the request") -> Exchange:
-        """Fail unless ``ex`` is a 200; skip as blocked if the default request fails too."""
-        if ex.status == 200:
+        """Fail unless ``ex`` is a whole 200; skip as blocked if the default request fails too."""
+        if ex.status == 200 and ex.cut is None:
             return ex
         self.expect_baseline(stream=ex.stream)
         raise ex.failure(f"{what} got {ex.describe()}")

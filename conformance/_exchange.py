@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from ._limits import KEPT_WHEN_CUT
 from ._registry import CheckFailure
 from ._sdk_replica import SDKResult, run_sdk
 from ._sse import SpecParse, looks_like_jsonlines, parse_spec
@@ -46,6 +47,26 @@ class Exchange:
     elapsed: float = 0.0
     started: float = 0.0  # time.perf_counter() when the request was sent
     transport_error: str | None = None
+    headers_at: float | None = None  # seconds from sending to the response headers
+    cut: str | None = None  # why the kit stopped reading (deadline, byte cap); None if it ended
+    received_bytes: int = 0  # the whole answer's size, also when only its head was kept
+
+    def cut_off(self, reason: str, received: int) -> None:
+        """Stop recording: keep the first bytes as evidence and say why the rest is missing."""
+        self.cut = reason
+        self.received_bytes = received
+        kept, total = [], 0
+        for t, chunk in self.chunks:
+            if total >= KEPT_WHEN_CUT:
+                break
+            kept.append((t, chunk[: KEPT_WHEN_CUT - total]))
+            total += len(kept[-1][1])
+        self.chunks = kept
+
+    @property
+    def complete(self) -> bool:
+        """An answer arrived and ended on its own (not cut off, connection intact)."""
+        return self.status is not None and self.cut is None and self.transport_error is None
 
     @functools.cached_property
     def body(self) -> bytes:
@@ -96,6 +117,10 @@ class Exchange:
         """One-line status summary, e.g. ``HTTP 400 application/json: bad temperature``."""
         if self.status is None:
             return f"no response ({self.transport_error})"
+        if self.cut is not None:
+            return (
+                f"HTTP {self.status} {self.content_type or '(no content-type)'} cut off: {self.cut}"
+            )
         if self.status == 200:
             return f"HTTP 200 {self.content_type or '(no content-type)'}"
         return (
@@ -136,8 +161,13 @@ class Exchange:
         if snippet is None:
             snippet = self.body
         text = trim_bytes(snippet) if isinstance(snippet, bytes) else trim_text(snippet)
-        return {"status": self.status, "headers": shown, "body": text}
+        evidence: dict[str, Any] = {"status": self.status, "headers": shown, "body": text}
+        if self.cut is not None:
+            evidence["cut"] = f"{self.cut} ({self.received_bytes:,} bytes read)"
+        return evidence
 
     def failure(self, message: str, snippet: bytes | str | None = None) -> CheckFailure:
         """A CheckFailure carrying this exchange as evidence (``snippet``: the bytes at fault)."""
+        if self.cut is not None:
+            message += f" (the kit cut this answer off: {self.cut})"
         return CheckFailure(message, sent=self.sent(), received=self.received(snippet))

@@ -16,6 +16,11 @@ if TYPE_CHECKING:
 
 MODES: Final = ("direct", "mock", "live")
 CAPABILITIES: Final = tuple(CAPABILITY_PROBES)
+# main: the catalogue; load: checks that stress the target (they run after every main check);
+# probe: runs after the load checks, to tell whether the target survived them.
+STAGES: Final = ("main", "load", "probe")
+DOCS_PAGE: Final = "docs/kit/checks.md"
+_SECTIONS: Final = ("Why:", "Fix:")
 
 
 @functools.total_ordering
@@ -92,6 +97,20 @@ class Check:
     func: CheckFunc
     requires: tuple[str, ...] = ()
     requests: int = 1  # upper bound of HTTP requests it sends (live mode prints the sum)
+    after: tuple[str, ...] = ()  # checks whose failure blocks this one (they run first)
+    stage: str = "main"
+    why: str = ""  # the docstring's "Why:" section: what breaks when the check fails
+    fix: str = ""  # the docstring's "Fix:" section: what a container author should change
+
+    @property
+    def docs(self) -> str:
+        """The check's section in the generated checks page, relative to the repository."""
+        return f"{DOCS_PAGE}#{self.anchor}"
+
+    @property
+    def anchor(self) -> str:
+        """The id with dots replaced by hyphens: ``chat.max_tokens`` -> ``chat-max_tokens``."""
+        return self.id.replace(".", "-")
 
     @property
     def area(self) -> str:
@@ -117,6 +136,8 @@ def check(
     *,
     requires: str | Iterable[str] = (),
     requests: int = 1,
+    after: str | Iterable[str] = (),
+    stage: str = "main",
     registry: dict[str, Check] | None = None,
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Register a check function under a stable dotted id.
@@ -128,10 +149,18 @@ def check(
         requires: capabilities (tools, logprobs, n, include_usage) it needs; a clean 4xx
             refusal of the capability skips it, silently ignoring it fails it.
         requests: upper bound of HTTP requests the check sends.
+        after: ids of prerequisite checks; when one fails, this check is reported as blocked
+            by it instead of failing for the same reason. They must be registered first.
+        stage: ``main``; ``load`` for checks that stress the target (run after the others);
+            ``probe`` for the liveness check that follows them.
         registry: register elsewhere than the global REGISTRY (for tests).
 
+    The docstring's first line is the summary; optional ``Why:`` and ``Fix:`` paragraphs say
+    what breaks when the check fails and how to fix it (failure reports and the docs use them).
+
     Raises:
-        ValueError: duplicate id, malformed id, unknown mode or capability, or no docstring.
+        ValueError: duplicate id, malformed id, unknown mode, capability, stage or
+            prerequisite, or no docstring.
     """
     target = REGISTRY if registry is None else registry
     mode_tuple, needs = _as_tuple(modes), _as_tuple(requires)
@@ -143,6 +172,14 @@ def check(
         raise ValueError(f"check {id!r}: modes must be a non-empty subset of {MODES}")
     if set(needs) - set(CAPABILITIES):
         raise ValueError(f"check {id!r}: requires must be among {CAPABILITIES}")
+    if stage not in STAGES:
+        raise ValueError(f"check {id!r}: stage must be one of {STAGES}")
+    prerequisites = _as_tuple(after)
+    unknown = [p for p in prerequisites if p not in target]
+    if unknown:
+        raise ValueError(f"check {id!r}: register its prerequisites {unknown} before it")
+    if any(STAGES.index(target[p].stage) > STAGES.index(stage) for p in prerequisites):
+        raise ValueError(f"check {id!r}: a prerequisite cannot run in a later stage")
     sev = Severity.parse(severity)
 
     def decorator(func: CheckFunc) -> CheckFunc:
@@ -150,7 +187,35 @@ def check(
         if not doc:
             raise ValueError(f"check {id!r}: add a docstring; its first line is the summary")
         summary = doc.strip().splitlines()[0]
-        target[id] = Check(id, sev, mode_tuple, summary, func, needs, requests)
+        sections = parse_sections(doc)
+        target[id] = Check(
+            id,
+            sev,
+            mode_tuple,
+            summary,
+            func,
+            needs,
+            requests,
+            prerequisites,
+            stage,
+            sections.get("Why:", ""),
+            sections.get("Fix:", ""),
+        )
         return func
 
     return decorator
+
+
+def parse_sections(doc: str) -> dict[str, str]:
+    """The ``Why:`` and ``Fix:`` paragraphs of a docstring, each joined into one line."""
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in doc.splitlines()[1:]:
+        stripped = line.strip()
+        marker = next((m for m in _SECTIONS if stripped.startswith(m)), None)
+        if marker is not None:
+            current = sections.setdefault(marker, [])
+            stripped = stripped[len(marker) :].strip()
+        if current is not None and stripped:
+            current.append(stripped)
+    return {marker: " ".join(words) for marker, words in sections.items()}

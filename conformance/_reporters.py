@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from typing import Any, Final, Protocol, TextIO
 
 from ._registry import Check, Outcome, Severity
-from ._runner import Report, Result
+from ._report import Report, Result
 
 FORMATS: Final = ("text", "json", "junit")
 _REASON_WIDTH: Final = 72
@@ -71,8 +71,14 @@ def format_evidence(evidence: dict[str, Any] | None) -> str:
     return "\n".join(parts)
 
 
+def how_to_fix(result: Result) -> str:
+    """``how to fix: <the check's Fix section> (see <its docs section>)``."""
+    fix = result.fix or "see the check's documentation"
+    return f"how to fix: {fix} (see {result.docs})" if result.docs else f"how to fix: {fix}"
+
+
 def write_text(report: Report, out: TextIO) -> None:
-    """A table (id, severity, outcome, reason), then each failure with its evidence."""
+    """A table (id, severity, outcome, reason), then each failure with its fix and evidence."""
     out.write(f"\nsagemaker-openai-conformance: {report.target} ({report.mode} mode)\n\n")
     width = max([len(r.id) for r in report.results] + [5])
     out.write(f"{'CHECK':<{width}}  {'SEV':<6}  {'OUTCOME':<7}  REASON\n")
@@ -83,6 +89,7 @@ def write_text(report: Report, out: TextIO) -> None:
     problems = [r for r in report.results if r.outcome in (Outcome.FAILED, Outcome.ERRORED)]
     for r in problems:
         out.write(f"\n{_LABELS[r.outcome]} {r.id} ({r.severity.value}): {r.message}\n")
+        out.write(f"  {how_to_fix(r)}\n")
         evidence = format_evidence(r.evidence)
         if evidence:
             out.write(_indent(evidence, "  ") + "\n")
@@ -92,15 +99,21 @@ def write_text(report: Report, out: TextIO) -> None:
     if report.not_applicable:
         names = ", ".join(report.not_applicable)
         out.write(f"not applicable in {report.mode} mode: {names}\n")
+    if report.stopped is not None:
+        out.write(f"stopped early: {report.stopped.message}\n")
     must = [r.id for r in problems if r.severity is Severity.MUST]
-    verdict = (
-        f"exit 1: MUST checks failed: {', '.join(must)}" if must else "exit 0: no MUST check failed"
-    )
+    code = report.exit_code
+    if code == 1:
+        verdict = f"exit 1: MUST checks failed: {', '.join(must)}"
+    elif code == 0:
+        verdict = "exit 0: no MUST check failed"
+    else:
+        verdict = f"exit {code}: the run stopped before every check ran"
     out.write(verdict + "\n")
 
 
 def write_json(report: Report, out: TextIO) -> None:
-    """``{"target", "mode", "results": [...], "summary": {...}}``."""
+    """The report as JSON; its fields are listed in docs/kit/running.md."""
     json.dump(report.to_dict(), out, indent=2, ensure_ascii=False)
     out.write("\n")
 
@@ -122,6 +135,9 @@ def write_junit(report: Report, out: TextIO) -> None:
     props = ET.SubElement(suite, "properties")
     ET.SubElement(props, "property", name="target", value=report.target)
     ET.SubElement(props, "property", name="mode", value=report.mode)
+    ET.SubElement(props, "property", name="exit_code", value=str(report.exit_code))
+    if report.stopped is not None:
+        ET.SubElement(props, "property", name="stopped", value=report.stopped.message)
     for r in report.results:
         case = ET.SubElement(
             suite,
@@ -133,9 +149,10 @@ def write_junit(report: Report, out: TextIO) -> None:
         case.set("severity", r.severity.value)
         if r.outcome is Outcome.FAILED:
             node = ET.SubElement(case, "failure", message=r.message, type=r.severity.value)
-            node.text = format_evidence(r.evidence)
+            node.text = how_to_fix(r) + "\n" + format_evidence(r.evidence)
         elif r.outcome is Outcome.ERRORED:
-            ET.SubElement(case, "error", message=r.message, type="ERRORED")
+            node = ET.SubElement(case, "error", message=r.message, type="ERRORED")
+            node.text = how_to_fix(r)
         elif r.outcome is Outcome.SKIPPED:
             ET.SubElement(case, "skipped", message=r.message)
         elif r.message:

@@ -6,72 +6,18 @@ import fnmatch
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Final
 
 from ._context import CheckContext
 from ._exchange import trim_text
-from ._registry import REGISTRY, Check, CheckFailure, CheckSkipped, Outcome, Severity
+from ._limits import DEFAULT_BUDGET, DEFAULT_REQUEST_TIMEOUT, Limits, RunStopped
+from ._registry import REGISTRY, STAGES, Check, CheckFailure, CheckSkipped, Outcome, Severity
+from ._report import STOPPED_ANSWERING, Report, Result, Stop
 from ._target import Target
 
 AREAS: Final = ("container", "chat", "sse", "chunk", "tools", "errors", "live")
-
-
-@dataclass(frozen=True)
-class Result:
-    """The verdict of one check."""
-
-    id: str
-    severity: Severity
-    outcome: Outcome
-    message: str = ""
-    evidence: dict[str, Any] | None = None
-    duration: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON report's shape for one result."""
-        return {
-            "id": self.id,
-            "severity": self.severity.value,
-            "outcome": self.outcome.value,
-            "message": self.message,
-            "evidence": self.evidence,
-        }
-
-
-@dataclass(frozen=True)
-class Report:
-    """All results of one run, with counts and the exit code."""
-
-    target: str
-    mode: str
-    results: tuple[Result, ...]
-    duration: float = 0.0
-    requests: int = 0
-    not_applicable: tuple[str, ...] = field(default=())
-
-    @property
-    def summary(self) -> dict[str, int]:
-        """Counts per outcome: passed, failed, errored, skipped."""
-        counts = {o.value: 0 for o in Outcome}
-        for result in self.results:
-            counts[result.outcome.value] += 1
-        return counts
-
-    @property
-    def exit_code(self) -> int:
-        """0 when no MUST check failed or errored, else 1."""
-        bad = (Outcome.FAILED, Outcome.ERRORED)
-        return int(any(r.severity is Severity.MUST and r.outcome in bad for r in self.results))
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON report."""
-        return {
-            "target": self.target,
-            "mode": self.mode,
-            "results": [r.to_dict() for r in self.results],
-            "summary": self.summary,
-        }
+__all__ = ["AREAS", "Report", "Result", "open_target", "run", "run_check", "run_checks"]
 
 
 def select_checks(
@@ -85,8 +31,14 @@ def select_checks(
     import conformance.checks  # noqa: F401  (registers the built-in checks)
 
     checks = list((REGISTRY if registry is None else registry).values())
-    # Report in the catalogue's order: area by area, then in registration order.
-    checks.sort(key=lambda c: AREAS.index(c.area) if c.area in AREAS else len(AREAS))
+    # The catalogue's order: area by area, in registration order; checks that load the target
+    # go last, then the probe that tells whether it survived them.
+    checks.sort(
+        key=lambda c: (
+            STAGES.index(c.stage),
+            AREAS.index(c.area) if c.area in AREAS else len(AREAS),
+        )
+    )
     if select:
         globs = [select] if isinstance(select, str) else list(select)
         patterns = [p.strip() for g in globs for p in g.split(",") if p.strip()]
@@ -109,7 +61,10 @@ def request_bound(checks: Iterable[Check]) -> int:
 
 
 def run_check(check: Check, ctx: CheckContext) -> Result:
-    """Run one check: CheckFailure fails it, CheckSkipped skips it, anything else errors it."""
+    """Run one check: CheckFailure fails it, CheckSkipped skips it, anything else errors it.
+
+    RunStopped (budget, signal) is not caught: the run stops and the runner reports it.
+    """
     start = time.perf_counter()
     evidence: dict[str, Any] | None = None
     try:
@@ -125,7 +80,72 @@ def run_check(check: Check, ctx: CheckContext) -> Result:
     except Exception as exc:  # a check bug or an unexpected target reply: never crash the run
         outcome, message = Outcome.ERRORED, trim_text(f"{type(exc).__name__}: {exc}", 500)
     duration = time.perf_counter() - start
-    return Result(check.id, check.severity, outcome, message, evidence, duration)
+    return _result(check, outcome, message, evidence, duration)
+
+
+def _result(
+    check: Check,
+    outcome: Outcome,
+    message: str,
+    evidence: dict[str, Any] | None = None,
+    duration: float = 0.0,
+) -> Result:
+    return Result(
+        check.id, check.severity, outcome, message, evidence, duration, check.docs, check.fix
+    )
+
+
+def _blocked_by_prerequisite(check: Check, verdicts: dict[str, Result]) -> Result | None:
+    for prerequisite in check.after:
+        verdict = verdicts.get(prerequisite)
+        if verdict is None:
+            continue
+        if verdict.outcome in (Outcome.FAILED, Outcome.ERRORED) or (
+            verdict.outcome is Outcome.SKIPPED and verdict.message.startswith("blocked:")
+        ):
+            state = "was blocked" if verdict.outcome is Outcome.SKIPPED else verdict.outcome.value
+            return _result(
+                check,
+                Outcome.SKIPPED,
+                f"blocked: {prerequisite} {state}; this check builds on it, so fix "
+                f"{prerequisite} first",
+            )
+    return None
+
+
+def _stopped_answering(ctx: CheckContext, sent_before: int, after: Check) -> Stop | None:
+    """When a check got no answer at all, ask once more with a minimal request."""
+    if after.stage == "probe" or all(ex.status is not None for ex in ctx.exchanges[sent_before:]):
+        return None
+    probe = ctx.alive()
+    if probe.status is not None:
+        return None
+    return Stop(
+        STOPPED_ANSWERING,
+        f"the target stopped answering after {after.id}: a minimal request then got "
+        + probe.describe(),
+        after.id,
+    )
+
+
+def _died_during(check: Check, result: Result) -> Result:
+    # The failure is the target going silent, not the property this check is about.
+    if result.outcome is not Outcome.FAILED:
+        return result
+    return _result(
+        check,
+        Outcome.SKIPPED,
+        f"blocked: the target stopped answering during this check ({result.message})",
+        result.evidence,
+        result.duration,
+    )
+
+
+def _not_run(check: Check, stop: Stop) -> Result:
+    if stop.kind == STOPPED_ANSWERING:
+        return _result(check, Outcome.SKIPPED, f"blocked: {stop.message}")
+    after = f" after {stop.after}" if stop.after else " before any check finished"
+    return _result(check, Outcome.SKIPPED, f"not run: {stop.message}{after}")
 
 
 def run_checks(
@@ -134,15 +154,40 @@ def run_checks(
     *,
     on_result: Callable[[Check, Result], None] | None = None,
 ) -> Report:
-    """Run ``checks`` in order against a ready context; checks of another mode are left out."""
+    """Run ``checks`` in order against a ready context; checks of another mode are left out.
+
+    The run stops early when the budget runs out, a signal arrives (``Interrupted``), or the
+    target stops answering; the checks that did not run are then reported as not run or
+    blocked, and ``Report.stopped`` says why.
+    """
     start = time.perf_counter()
+    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     results: list[Result] = []
+    verdicts: dict[str, Result] = {}
+    stop: Stop | None = None
+    last: str | None = None
     skipped_mode = tuple(c.id for c in checks if not c.applies_to(ctx.mode))
-    for chk in checks:
-        if not chk.applies_to(ctx.mode):
-            continue
-        result = run_check(chk, ctx)
+    for chk in (c for c in checks if c.applies_to(ctx.mode)):
+        if stop is None:
+            sent_before = len(ctx.exchanges)
+            try:
+                ctx.limits.check_budget()
+                result = _blocked_by_prerequisite(chk, verdicts) or run_check(chk, ctx)
+            except RunStopped as exc:
+                stop = Stop(exc.kind, exc.message, last)
+                result = _not_run(chk, stop)
+            else:
+                try:
+                    stop = _stopped_answering(ctx, sent_before, chk)
+                except RunStopped as exc:
+                    stop = Stop(exc.kind, exc.message, chk.id)
+                if stop is not None and stop.kind == STOPPED_ANSWERING:
+                    result = _died_during(chk, result)
+            last = chk.id
+        else:
+            result = _not_run(chk, stop)
         results.append(result)
+        verdicts[chk.id] = result
         if on_result is not None:
             on_result(chk, result)
     return Report(
@@ -152,6 +197,10 @@ def run_checks(
         duration=time.perf_counter() - start,
         requests=ctx.requests_sent,
         not_applicable=skipped_mode,
+        started_at=started_at,
+        budget=ctx.limits.budget,
+        request_timeout=ctx.limits.request_timeout,
+        stopped=stop,
     )
 
 
@@ -176,6 +225,8 @@ def run(
     severity: Severity | str | None = None,
     mode: str | None = None,
     model: str = "",
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    budget: float | None = DEFAULT_BUDGET,
     on_result: Callable[[Check, Result], None] | None = None,
 ) -> Report:
     """Run the conformance kit and return a Report.
@@ -187,11 +238,18 @@ def run(
         severity: the lowest severity to run (MUST runs only MUST checks).
         mode: ``direct`` or ``mock`` when ``target`` is a string.
         model: the ``model`` value to send (SageMaker passes it through; default "").
+        request_timeout: seconds for each whole answer, headers to last byte.
+        budget: seconds for the whole run (None: unbounded); checks it leaves out are
+            reported as not run, and ``Report.stopped`` says so.
         on_result: called after each check, for progress output.
+
+    Raises:
+        ValueError: a timeout or budget that is not a positive number.
     """
+    limits = Limits(request_timeout=request_timeout, budget=budget)
     with open_target(target, mode) as resolved:
         checks = select_checks(select=select, severity=severity)
-        ctx = CheckContext(resolved, model=model)
+        ctx = CheckContext(resolved, model=model, limits=limits)
         try:
             return run_checks(checks, ctx, on_result=on_result)
         finally:

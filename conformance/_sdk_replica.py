@@ -45,15 +45,15 @@ class SDKDecoder:
                     yield sse
 
     def _iter_chunks(self, iterator: Iterable[bytes]) -> Iterator[bytes]:
-        data = b""
+        data = bytearray()  # the SDK uses bytes; a bytearray keeps long events linear
         for chunk in iterator:
             for line in chunk.splitlines(keepends=True):
                 data += line
                 if data.endswith((b"\r\r", b"\n\n", b"\r\n\r\n")):
-                    yield data
-                    data = b""
+                    yield bytes(data)
+                    data = bytearray()
         if data:
-            yield data
+            yield bytes(data)
 
     def decode(self, line: str) -> SDKEvent | None:
         """One line in, maybe one event out."""

@@ -59,7 +59,10 @@ class SpecParser:
     def __init__(self) -> None:
         self.events: list[SpecEvent] = []
         self.facts = SpecFacts()
-        self._seen = b""  # every byte fed so far, so each event can carry its raw block
+        # Every byte fed so far, so each event can carry its raw block. A bytearray, and an
+        # index into _buf instead of re-slicing it per line: a stream of many small events
+        # must parse in linear time, whatever size it has.
+        self._seen = bytearray()
         self._buf = b""
         self._offset = 0  # absolute offset of _buf[0] in the stream
         self._started = False
@@ -89,7 +92,7 @@ class SpecParser:
         self._drain(final=True)
         self.facts.ends_with_terminator = self._seen.endswith((b"\r", b"\n")) or not self._seen
         if self._buf or self._block_lines:
-            self.facts.trailing = self._seen[self._block_start :]
+            self.facts.trailing = bytes(self._seen[self._block_start :])
         return SpecParse(self.events, self.facts)
 
     def _strip_bom(self) -> None:
@@ -100,20 +103,22 @@ class SpecParser:
             self._offset = self._block_start = len(BOM)
 
     def _drain(self, *, final: bool) -> None:
+        buf, start = self._buf, 0
         while True:
-            cr, lf = self._buf.find(b"\r"), self._buf.find(b"\n")
+            cr, lf = buf.find(b"\r", start), buf.find(b"\n", start)
             if cr < 0 and lf < 0:
-                return
+                break
             pos = lf if cr < 0 else cr if lf < 0 else min(cr, lf)
-            if pos == cr and pos + 1 == len(self._buf) and not final:
-                return  # a CR at the end of a chunk may be the first half of a CRLF
-            width = 2 if self._buf[pos : pos + 2] == b"\r\n" else 1
-            term, line = self._buf[pos : pos + width], self._buf[:pos]
-            self._buf = self._buf[pos + width :]
-            self._offset += pos + width
-            self.facts.terminators.add(_TERMINATOR_NAMES[term])
+            if pos == cr and pos + 1 == len(buf) and not final:
+                break  # a CR at the end of a chunk may be the first half of a CRLF
+            width = 2 if buf[pos : pos + 2] == b"\r\n" else 1
+            line = buf[start:pos]
+            self.facts.terminators.add(_TERMINATOR_NAMES[buf[pos : pos + width]])
+            self._offset += pos + width - start
+            start = pos + width
             # Spec: decode as UTF-8 with replacement; CR and LF never occur inside a sequence.
             self._line(line.decode("utf-8", errors="replace"))
+        self._buf = buf[start:]
 
     def _line(self, line: str) -> None:
         if not line:
@@ -142,7 +147,7 @@ class SpecParser:
             self.facts.bad_retry.append(value)  # the spec ignores it; we still report it
 
     def _dispatch(self) -> None:
-        raw = self._seen[self._block_start : self._offset]
+        raw = bytes(self._seen[self._block_start : self._offset])
         self._block_start = self._offset
         if not self._block_lines:
             self.facts.extra_blank_lines += 1

@@ -2,17 +2,75 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Final, Literal
+from urllib.parse import urlsplit
+
+# The provider's rule (SageMaker's EndpointName / InferenceComponentName pattern and length);
+# importing _routing loads neither litellm nor botocore.
+from litellm_sagemaker_openai._routing import NAME_MAX, NAME_RE
 
 Mode = Literal["direct", "mock", "live"]
 CONTAINER_CHAT_PATH: Final = "/v1/chat/completions"
 TOKEN_SECONDS: Final = 900  # the kit's runs are short; a 15-minute token limits exposure
 
 FaultFactory = Callable[[frozenset[str]], AbstractContextManager["Target"]]
+_HOSTNAME: Final = re.compile(r"^[A-Za-z0-9._~-]+$")
+
+
+def validate_name(name: str, kind: str = "endpoint") -> str:
+    """Return ``name`` if SageMaker would accept it as an endpoint or component name.
+
+    Checked before anything is sent: a name is a path segment of the route, so ``a/../..``
+    would otherwise reach another endpoint.
+    """
+    # fullmatch: with match, "$" would also accept a name ending in a newline.
+    if len(name) > NAME_MAX or not NAME_RE.fullmatch(name):
+        raise ValueError(
+            f"invalid {kind} name {name!r}: use 1-63 letters, digits and hyphens, "
+            "starting and ending with a letter or digit"
+        )
+    return name
+
+
+def validate_base_url(url: str, what: str = "target URL") -> str:
+    """Return ``url`` without a trailing slash if it is an absolute http(s) base URL."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError as exc:
+        problem = str(exc)
+    else:
+        problem = _url_problem(parts.scheme, parts.hostname, parts.query, parts.fragment)
+    if problem:
+        raise ValueError(
+            f"invalid {what} {url!r}: {problem}; give a base URL such as http://127.0.0.1:8080"
+        )
+    return url.rstrip("/")
+
+
+def _url_problem(scheme: str, host: str | None, query: str, fragment: str) -> str:
+    if scheme not in ("http", "https"):
+        return "it must start with http:// or https://"
+    if not host:
+        return "it has no host"
+    if not host.isascii():
+        return "the host is not ASCII (write an international name in its xn-- form)"
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return "the IPv6 address is malformed"
+    elif not _HOSTNAME.fullmatch(host):
+        return "the host has characters a host name cannot have"
+    if query or fragment:
+        return "a base URL has no query or fragment"
+    return ""
 
 
 def route_path(endpoint: str, inference_component: str | None = None) -> str:
@@ -48,9 +106,7 @@ class Target:
     @classmethod
     def direct(cls, url: str, *, label: str | None = None) -> Target:
         """A container reached directly: ``/v1/chat/completions``, ``/ping``, ``/invocations``."""
-        base = url.rstrip("/")
-        if not base.startswith(("http://", "https://")):
-            raise ValueError(f"target URL {url!r} must start with http:// or https://")
+        base = validate_base_url(url)
         return cls("direct", base, label=label or base)
 
     @classmethod
@@ -95,10 +151,20 @@ class Target:
         base_url: str | None = None,
         token_factory: Callable[[], str] | None = None,
     ) -> Target:
-        """A real endpoint; tokens come from the default AWS credential chain."""
+        """A real endpoint; tokens come from the default AWS credential chain.
+
+        Raises:
+            ValueError: an invalid endpoint, inference component or region name, or base URL;
+                checked before anything is sent.
+        """
         from litellm_sagemaker_openai._credentials import validate_region
 
+        validate_name(endpoint)
+        if inference_component is not None:
+            validate_name(inference_component, "inference component")
         validate_region(region)
+        if base_url is not None:
+            base_url = validate_base_url(base_url, "runtime URL")
 
         def default_token() -> str:
             from litellm_sagemaker_openai._token import generate_token

@@ -51,6 +51,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME",
         help='the "model" value to send (default "")',
     )
+    group.addoption(
+        "--conformance-request-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="deadline for each whole answer (default 20)",
+    )
+    group.addoption(
+        "--conformance-budget",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="time budget for all conformance checks; the rest are skipped (default: none)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -80,13 +94,14 @@ class ConformanceItem(pytest.Item):
     def runtest(self) -> None:
         """Run the check through the kit's runner; map the outcome to pytest's."""
         from ._registry import Outcome
-        from ._reporters import format_evidence
+        from ._reporters import format_evidence, how_to_fix
 
         result: Result = self.state.run(self.check)
         if result.outcome is Outcome.SKIPPED:
             pytest.skip(result.message)
         if result.outcome in (Outcome.FAILED, Outcome.ERRORED):
             head = f"{result.outcome.value} ({self.check.severity.value}): {result.message}"
+            head += "\n" + how_to_fix(result)
             evidence = format_evidence(result.evidence)
             raise ConformanceFailed(head + ("\n" + evidence if evidence else ""))
 
@@ -112,6 +127,7 @@ class _Session:
         self.config = config
         self._stack = contextlib.ExitStack()
         self._ctx: CheckContext | None = None
+        self._stopped: str | None = None
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(
@@ -136,22 +152,35 @@ class _Session:
             )
 
     def run(self, check: Check) -> Result:
-        """Run one check against the shared context."""
+        """Run one check against the shared context; once stopped, report it as not run."""
+        from ._limits import RunStopped
+        from ._registry import Outcome
+        from ._report import Result
         from ._runner import run_check
 
-        return run_check(check, self.context())
+        if self._stopped is None:
+            try:
+                return run_check(check, self.context())
+            except RunStopped as exc:
+                self._stopped = exc.message
+        return Result(check.id, check.severity, Outcome.SKIPPED, f"not run: {self._stopped}")
 
     def context(self) -> CheckContext:
         """The run's CheckContext; starts the reference or emulator on first use."""
         if self._ctx is None:
             from ._context import CheckContext
+            from ._limits import DEFAULT_REQUEST_TIMEOUT, Limits
             from ._runner import open_target
 
             opts = self.config.getoption
             target = self._stack.enter_context(
                 open_target(opts("conformance_target"), opts("conformance_mode"))
             )
-            self._ctx = CheckContext(target, model=opts("conformance_model"))
+            limits = Limits(
+                request_timeout=opts("conformance_request_timeout") or DEFAULT_REQUEST_TIMEOUT,
+                budget=opts("conformance_budget"),
+            )
+            self._ctx = CheckContext(target, model=opts("conformance_model"), limits=limits)
             self._stack.callback(self._ctx.close)
         return self._ctx
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
 from typing import Final
 
+import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -14,8 +16,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .._limits import SAGEMAKER_MAX_BODY
+from .._target import validate_name
 from ._bridge import ASGIApp, Message, Receive, Send
-from ._config import EmulatorConfig, validate_name
+from ._config import EmulatorConfig
 from ._forward import (
     REFERENCE_URL,
     Forwarder,
@@ -32,6 +36,11 @@ from ._tokens import TokenRejected, Verdict, verify_token
 logger = logging.getLogger("conformance.emulator")
 
 COMPONENT_HEADER: Final = "x-amzn-sagemaker-inference-component"
+# SageMaker's answer to a body over the InvokeEndpoint limit, as AWS SDK users report it
+# (docs/local-testing/emulator.md): HTTP 413, a JSON message, and no x-amzn-ErrorType.
+TOO_LARGE: Final = f"HTTP content length exceeded {SAGEMAKER_MAX_BODY} bytes."
+DRAIN_LIMIT: Final = 64 * 1_048_576
+CALLER_GONE: Final = 499  # nginx's "client closed request"; no one reads it
 _REFERENCE: Final = Target(REFERENCE_URL, in_process=True)
 
 
@@ -62,18 +71,18 @@ class _Emulator:
 
     async def openai(self, request: Request) -> Response:
         try:
+            body = await read_body(request)
             self._bearer(request)
             target = self._resolve(*_names(request))
-            body = await request.body()
             throttled = self._throttled()
             if throttled is not None:
                 return throttled
-            client, upstream = await self._forwarder.open(
-                target, "/v1/chat/completions", body, request.headers
-            )
+            opened = await self._open(request, target, "/v1/chat/completions", body)
         except (TokenRejected, RouteError) as exc:
             return _refusal(exc)
-        return relay(client, upstream)
+        if opened is None:
+            return Response(status_code=CALLER_GONE)
+        return relay(*opened)
 
     async def invocations(self, request: Request) -> Response:
         return await self._invoke(request, stream=False)
@@ -83,7 +92,7 @@ class _Emulator:
 
     async def _invoke(self, request: Request, *, stream: bool) -> Response:
         try:
-            body = await request.body()
+            body = await read_body(request)
             self._sigv4_or_bearer(request, body)
             endpoint, _ = _names(request)
             component = request.headers.get(COMPONENT_HEADER)
@@ -93,16 +102,44 @@ class _Emulator:
             throttled = self._throttled()
             if throttled is not None:
                 return throttled
-            client, upstream = await self._forwarder.open(
-                target, "/invocations", body, request.headers
-            )
+            opened = await self._open(request, target, "/invocations", body)
         except ValueError as exc:
             return aws_error(400, str(exc), "ValidationError")
         except (TokenRejected, RouteError) as exc:
             return _refusal(exc)
+        if opened is None:
+            return Response(status_code=CALLER_GONE)
+        client, upstream = opened
         if upstream.status_code >= 400:
             return await model_error(client, upstream, target.label)
         return relay_event_stream(client, upstream) if stream else relay(client, upstream)
+
+    async def _open(
+        self, request: Request, target: Target, path: str, body: bytes
+    ) -> tuple[httpx.AsyncClient, httpx.Response] | None:
+        """Forward and wait for the container's headers, unless the caller leaves first.
+
+        A caller that gave up (a client deadline) must not keep a request to a silent
+        container open until the read timeout; None means the caller is gone.
+        """
+        opening = asyncio.ensure_future(self._forwarder.open(target, path, body, request.headers))
+        # The whole body has been read, so the next ASGI message is the disconnect.
+        gone = asyncio.ensure_future(request.receive())
+        try:
+            done, _ = await asyncio.wait({opening, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+            if not opening.done():
+                opening.cancel()
+        if opening in done:
+            return opening.result()
+        try:
+            client, upstream = await opening  # cancelled, or it finished just now
+        except (asyncio.CancelledError, RouteError):
+            return None
+        await upstream.aclose()
+        await client.aclose()
+        return None
 
     def _bearer(self, request: Request) -> Verdict:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -162,6 +199,24 @@ class _Emulator:
             "or start with --reference",
             "ValidationError",
         )
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, refused with SageMaker's 413 past 6,291,456 bytes.
+
+    An oversized body is still read (and dropped), up to DRAIN_LIMIT: a client writes its whole
+    body before reading the answer, and a connection closed under it would hide the 413.
+    """
+    body, size = bytearray(), 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size <= SAGEMAKER_MAX_BODY:
+            body += chunk
+        elif size > DRAIN_LIMIT:
+            break
+    if size > SAGEMAKER_MAX_BODY:
+        raise RouteError(413, TOO_LARGE, None)
+    return bytes(body)
 
 
 def _names(request: Request) -> tuple[str, str | None]:
@@ -244,8 +299,12 @@ def create_emulator_app(config: EmulatorConfig) -> Starlette:
             f"{prefix}/invocations-response-stream", emulator.invocations_stream, methods=["POST"]
         ),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=[Middleware(AccessLogMiddleware)],
         exception_handlers={HTTPException: _not_found},
     )
+    # Starlette answers a path with an extra trailing slash with a 307 to the other spelling;
+    # the route has no such redirect, so every path it does not serve gets the same 404.
+    app.router.redirect_slashes = False
+    return app

@@ -2,46 +2,24 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
 from litellm_sagemaker_openai._credentials import validate_region
 
+from .._target import validate_base_url, validate_name
 from ._credentials import TestCredentials
 
 if TYPE_CHECKING:
     from conformance._reference import ReferenceConfig
 
-# SageMaker's own pattern and length limit for endpoint and inference-component names; the
-# pattern alone lets hyphens stretch a name past 63 characters.
-NAME_PATTERN: Final = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-NAME_MAX_CHARS: Final = 63
-
-
-def validate_name(name: str, kind: str = "endpoint") -> str:
-    """Return ``name`` if SageMaker would accept it as an endpoint or component name."""
-    # fullmatch: with match, "$" would also accept a name ending in a newline.
-    if len(name) > NAME_MAX_CHARS or not NAME_PATTERN.fullmatch(name):
-        raise ValueError(
-            f"invalid {kind} name {name!r}: use 1-63 letters, digits and hyphens, "
-            "starting and ending with a letter or digit"
-        )
-    return name
-
 
 def validate_container_url(url: str) -> str:
     """Return ``url`` without a trailing slash if it is an absolute http(s) base URL."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
-        raise ValueError(
-            f"invalid container URL {url!r}: give a base URL such as http://127.0.0.1:8080"
-        )
-    return url.rstrip("/")
+    return validate_base_url(url, "container URL")
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -45,7 +46,7 @@ class Target:
 class RouteError(Exception):
     """A failure answered by the emulator itself, with an AWS-shaped JSON body."""
 
-    def __init__(self, status: int, message: str, error_type: str) -> None:
+    def __init__(self, status: int, message: str, error_type: str | None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -55,13 +56,15 @@ class RouteError(Exception):
         return aws_error(self.status, self.message, self.error_type)
 
 
-def aws_error(status: int, message: str, error_type: str) -> JSONResponse:
-    """AWS JSON-protocol error: ``{"message": ...}`` plus the ``x-amzn-ErrorType`` header."""
-    return JSONResponse(
-        {"message": message},
-        status_code=status,
-        headers={"x-amzn-ErrorType": error_type, "x-amzn-RequestId": str(uuid.uuid4())},
-    )
+def aws_error(status: int, message: str, error_type: str | None) -> JSONResponse:
+    """AWS JSON-protocol error: ``{"message": ...}`` plus the ``x-amzn-ErrorType`` header.
+
+    ``error_type=None`` leaves the header out, as SageMaker's front end does for a 413.
+    """
+    headers = {"x-amzn-RequestId": str(uuid.uuid4())}
+    if error_type is not None:
+        headers["x-amzn-ErrorType"] = error_type
+    return JSONResponse({"message": message}, status_code=status, headers=headers)
 
 
 def forwarded_headers(headers: Headers) -> dict[str, str]:
@@ -116,6 +119,9 @@ class Forwarder:
         )
         try:
             return client, await client.send(request, stream=True)
+        except asyncio.CancelledError:  # the caller left (see _Emulator._open)
+            await client.aclose()
+            raise
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             await client.aclose()
             logger.warning("%s is unreachable: %s", target.label, type(exc).__name__)

@@ -1,8 +1,9 @@
 """Verify SageMaker bearer tokens the way the service does, from a known set of test secrets.
 
 A token is ``sagemaker-api-key-`` + base64 of a SigV4 pre-signed URL for ``CallWithBearerToken``
-plus ``&Version=1``. Verification recomputes the query signature with botocore (the same signer
-that minted it) and checks the clock. Rule names are stable: tests and the README use them.
+plus ``&Version=1``. Verification checks that the URL is that request (host, path, action,
+version, parameters), recomputes the query signature with botocore (the same signer that
+minted it) and checks the clock. Rule names are stable: tests and the docs use them.
 No message here ever contains the token, its signature or a secret.
 """
 
@@ -25,6 +26,7 @@ from botocore.credentials import ReadOnlyCredentials
 from litellm_sagemaker_openai._token import (
     MAX_TOKEN_SECONDS,
     TOKEN_ACTION,
+    TOKEN_HOST,
     TOKEN_PREFIX,
     TOKEN_SERVICE,
     TOKEN_VERSION,
@@ -45,6 +47,8 @@ RULES: Final[dict[str, tuple[int, str]]] = {
     "malformed": (401, "IncompleteSignatureException"),
     "version": (401, "IncompleteSignatureException"),
     "action": (403, "AccessDeniedException"),
+    "host": (403, "InvalidSignatureException"),
+    "path": (403, "InvalidSignatureException"),
     "service": (403, "InvalidSignatureException"),
     "region": (403, "InvalidSignatureException"),
     "unknown_key": (403, "UnrecognizedClientException"),
@@ -61,6 +65,7 @@ _QUERY_AUTH_KEYS: Final = (
     "X-Amz-SignedHeaders",
     "X-Amz-Signature",
 )
+_OPTIONAL_KEYS: Final = frozenset({"Action", "X-Amz-Security-Token"})
 
 
 class TokenRejected(Exception):
@@ -184,6 +189,8 @@ def verify_token(
         raise TokenRejected("version", f"the decoded token does not end with {TOKEN_VERSION!r}")
     host, path, raw_query, params = _split_presigned(decoded[: -len(TOKEN_VERSION)])
 
+    if "Version" in params:
+        raise TokenRejected("version", f"the token names a version before its {TOKEN_VERSION!r}")
     if params.get("Action") != TOKEN_ACTION:
         raise TokenRejected("action", f"the token is not for the {TOKEN_ACTION} action")
     if params["X-Amz-Algorithm"] != ALGORITHM or params["X-Amz-SignedHeaders"] != "host":
@@ -208,6 +215,7 @@ def verify_token(
         expires=expires,
     )
     check_signature(compute_signature(signer, request, amz_date), params["X-Amz-Signature"])
+    check_request(host, path, params)
 
     if expires > MAX_TOKEN_SECONDS:
         raise TokenRejected(
@@ -217,6 +225,23 @@ def verify_token(
     if now > signed_at + expires:
         raise TokenRejected("expired", "the bearer token has expired; mint a fresh one")
     return Verdict(scope.access_key_id, scope.region, signed_at, signed_at + expires)
+
+
+def check_request(host: str, path: str, params: dict[str, str]) -> None:
+    """Refuse a validly signed URL that is not SageMaker's CallWithBearerToken request.
+
+    The signature covers the host, path and parameters the URL names, so a URL signed for
+    another host verifies; it is still not a token. (An edited URL fails the signature first.)
+    """
+    if host != TOKEN_HOST:
+        raise TokenRejected("host", f"the token is signed for {host!r}, not {TOKEN_HOST!r}")
+    if path != "/":
+        raise TokenRejected("path", f"the token is signed for the path {path!r}, not '/'")
+    unexpected = sorted(set(params) - set(_QUERY_AUTH_KEYS) - _OPTIONAL_KEYS)
+    if unexpected:
+        raise TokenRejected(
+            "malformed", f"the pre-signed URL has parameters a token never has: {unexpected}"
+        )
 
 
 def check_clock(signed_at: float, now: float) -> None:

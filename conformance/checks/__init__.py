@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from . import chat, chunk, container, errors, live, sse, tools
+from . import chat, chunk, container, errors, live, load, sse, tools
 
-__all__ = ["chat", "chunk", "container", "errors", "live", "sse", "tools"]
+__all__ = ["chat", "chunk", "container", "errors", "live", "load", "sse", "tools"]

@@ -15,7 +15,14 @@ LIMIT = 5
 
 @check("chat.content_type", "MUST")
 def nonstream_is_json(ctx: CheckContext) -> None:
-    """A non-streaming answer is `application/json` holding one JSON object, not SSE."""
+    """A non-streaming answer is `application/json` holding one JSON object, not SSE.
+
+    Why: the OpenAI Python SDK parses a non-streaming answer only when its Content-Type ends
+    in `json`; otherwise it hands back the raw text instead of a `ChatCompletion`.
+
+    Fix: answer requests without `stream: true` with one JSON object and
+    `Content-Type: application/json`; stream only when the body asks for it.
+    """
     ex = ctx.expect_ok(ctx.chat(), "the default request")
     if ex.body.lstrip().startswith(b"data:"):
         raise ex.failure(
@@ -33,7 +40,15 @@ def nonstream_is_json(ctx: CheckContext) -> None:
 
 @check("chat.schema", "MUST")
 def nonstream_schema(ctx: CheckContext) -> None:
-    """Required fields and types per the OpenAI spec; `created` is an int."""
+    """Required fields and types per the OpenAI spec; `created` is an int.
+
+    Why: the SDKs validate `chat.completion` against the spec: a missing `id`, a string
+    `created` or a missing `finish_reason` breaks typed clients (openai-node, openai-go) and
+    LiteLLM's response mapping. The checks that read answers build on this one.
+
+    Fix: return `id`, `object: "chat.completion"`, an integer `created`, `model` and
+    `choices`, each with `index`, `message` (role, content), `finish_reason` and `logprobs`.
+    """
     ex = ctx.expect_ok(ctx.chat(), "the default request")
     problems = completion_problems(ex.json)
     if problems:
@@ -43,7 +58,14 @@ def nonstream_schema(ctx: CheckContext) -> None:
 
 @check("chat.usage", "SHOULD")
 def nonstream_usage(ctx: CheckContext) -> None:
-    """`usage` is present with integer counts and total = prompt + completion."""
+    """`usage` is present with integer counts and total = prompt + completion.
+
+    Why: clients and gateways (LiteLLM's cost tracking, LangChain callbacks) read `usage`
+    to bill and to manage the context window.
+
+    Fix: return `usage` with integer `prompt_tokens`, `completion_tokens` and
+    `total_tokens`, the total being the sum of the other two.
+    """
     ex = ctx.expect_ok(ctx.chat(), "the default request")
     data = ex.json if isinstance(ex.json, dict) else {}
     if "usage" not in data or data["usage"] is None:
@@ -53,29 +75,60 @@ def nonstream_usage(ctx: CheckContext) -> None:
         raise ex.failure(problems[0])
 
 
+def _tokens_used(data: Any) -> int | None:
+    usage = data.get("usage") if isinstance(data, dict) else None
+    used = usage.get("completion_tokens") if isinstance(usage, dict) else None
+    return used if isinstance(used, int) else None
+
+
+def _longer_than_limit(ex: Exchange) -> bool | None:
+    """Whether the uncapped answer is longer than LIMIT tokens (None: cannot tell)."""
+    used = _tokens_used(ex.json)
+    if used is not None:
+        return used > LIMIT
+    if finish_of(ex.json) == "length":
+        return True  # cut at the default budget of 16, so longer than 5
+    words = (content_of(ex.json) or "").split()
+    return True if len(words) > LIMIT else None  # a word is at least one token
+
+
 def _honours_limit(ctx: CheckContext, ex: Exchange, field: str) -> str:
-    if ex.status != 200:
+    if ex.status != 200 or ex.cut is not None:
         ctx.expect_baseline(stream=False)
         raise ex.failure(
             f"'{field}' was refused: {ex.describe()}; accept it (the OpenAI SDK "
             "and LiteLLM send it)"
         )
-    data: Any = ex.json
-    finish = finish_of(data)
-    usage = data.get("usage") if isinstance(data, dict) else None
-    used = usage.get("completion_tokens") if isinstance(usage, dict) else None
-    if isinstance(used, int) and used > LIMIT:
+    used = _tokens_used(ex.json)
+    finish = finish_of(ex.json)
+    if used is not None and used > LIMIT:
         raise ex.failure(f"'{field}': {LIMIT} was ignored: {used} completion tokens")
     if finish != "length":
         raise ex.failure(
-            f"'{field}': {LIMIT} on a long answer gave finish_reason {finish!r}, expected 'length'"
+            f"'{field}': {LIMIT} on an answer longer than {LIMIT} tokens gave finish_reason "
+            f"{finish!r}, expected 'length'"
         )
     return f"{field}: {LIMIT} -> {used if used is not None else '?'} tokens, 'length'"
 
 
-@check("chat.max_tokens", "MUST", requests=2)
+@check("chat.max_tokens", "MUST", requests=3, after="chat.schema")
 def honours_token_limits(ctx: CheckContext) -> str:
-    """Both `max_tokens` and `max_completion_tokens` cap the answer with finish "length"."""
+    """Both `max_tokens` and `max_completion_tokens` cap the answer with finish "length".
+
+    Why: clients bound cost and latency with these fields; the OpenAI SDK and LiteLLM send
+    `max_completion_tokens`, older clients the deprecated `max_tokens`. A cap is judged only
+    against an answer that is longer than the cap without it.
+
+    Fix: accept both names (`max_completion_tokens` wins when both are set), stop generating
+    at the cap, and report `finish_reason: "length"` when the cap cut the answer.
+    """
+    uncapped = ctx.expect_ok(ctx.chat(count_body(ctx)), "the counting request")
+    longer = _longer_than_limit(uncapped)
+    if not longer:
+        raise CheckSkipped(
+            f"inconclusive: without a cap the whole answer fits in {LIMIT} tokens "
+            f"({content_of(uncapped.json)!r}), so a cap of {LIMIT} cannot be judged"
+        )
     modern = ctx.chat(count_body(ctx, max_completion_tokens=LIMIT))
     legacy = ctx.chat(count_body(ctx, max_completion_tokens=OMIT, max_tokens=LIMIT))
     notes = [
@@ -85,9 +138,16 @@ def honours_token_limits(ctx: CheckContext) -> str:
     return "; ".join(notes)
 
 
-@check("chat.stop", "SHOULD", requests=2)
+@check("chat.stop", "SHOULD", requests=2, after="chat.schema")
 def honours_stop(ctx: CheckContext) -> str:
-    """A `stop` string ends the answer before it, with finish_reason "stop"."""
+    """A `stop` string ends the answer before it, with finish_reason "stop".
+
+    Why: agents and tool loops rely on `stop` sequences to end a turn; an ignored `stop`
+    runs past the turn and pays for tokens nobody reads.
+
+    Fix: pass `stop` to the sampler, cut the answer before the first match (the stop
+    string itself excluded), and report `finish_reason: "stop"`.
+    """
     base = ctx.expect_ok(ctx.chat(count_body(ctx)), "the counting request")
     words = (content_of(base.json) or "").split()
     if len(words) < 3:

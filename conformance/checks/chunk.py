@@ -25,7 +25,15 @@ def _has_payload(delta: dict[str, Any]) -> bool:
 
 @check("chunk.schema", "MUST")
 def chunk_schema(ctx: CheckContext) -> None:
-    """Every chunk is a valid `chat.completion.chunk` (id, object, int created, choices)."""
+    """Every chunk is a valid `chat.completion.chunk` (id, object, int created, choices).
+
+    Why: typed clients (openai-node, openai-go, LiteLLM's stream wrapper) validate each
+    chunk; one missing field or a string `created` ends the stream with an exception. The
+    other chunk checks build on this one.
+
+    Fix: give every chunk `id`, `object: "chat.completion.chunk"`, an integer `created`,
+    `model` and `choices`, each choice with `index`, `delta` and a `finish_reason` key.
+    """
     ex = ctx.stream()
     for payload, raw in ctx.events(ex):
         problems = chunk_problems(payload)
@@ -33,9 +41,16 @@ def chunk_schema(ctx: CheckContext) -> None:
             raise ex.failure(f"invalid chunk: {problems[0]}", raw)
 
 
-@check("chunk.stable_id", "MUST")
+@check("chunk.stable_id", "MUST", after="chunk.schema")
 def stable_id(ctx: CheckContext) -> None:
-    """`id` is non-empty and identical in every chunk; `created` and `model` are stable."""
+    """`id` is non-empty and identical in every chunk; `created` and `model` are stable.
+
+    Why: clients group chunks into one message by `id`; an id that changes splits one
+    answer into many messages, and an empty one collides across answers.
+
+    Fix: create the id, `created` and `model` once per request and repeat them in every
+    chunk of its stream.
+    """
     ex = ctx.stream()
     events = ctx.events(ex)
     if not events:
@@ -75,7 +90,14 @@ def role_problem(chunks: list[tuple[dict[str, Any], bytes]]) -> tuple[str, bytes
 
 @check("chunk.role_first", "SHOULD")
 def role_first(ctx: CheckContext) -> None:
-    """The first delta of each choice carries `role: "assistant"`."""
+    """The first delta of each choice carries `role: "assistant"`.
+
+    Why: stream accumulators (LangChain, the Vercel AI SDK) take the message's role from the
+    first delta; without it the message has no role or the wrong one.
+
+    Fix: send `delta: {"role": "assistant", ...}` in the first chunk of each choice, and
+    omit `role` (never `""`) afterwards.
+    """
     ex = ctx.stream()
     problem = role_problem(ctx.events(ex))
     if problem:
@@ -107,9 +129,16 @@ def finish_problem(chunks: list[tuple[dict[str, Any], bytes]]) -> tuple[str, byt
     return None
 
 
-@check("chunk.finish_reason", "MUST")
+@check("chunk.finish_reason", "MUST", after="chunk.schema")
 def one_finish_reason(ctx: CheckContext) -> None:
-    """Exactly one `finish_reason` per choice, after its content."""
+    """Exactly one `finish_reason` per choice, after its content.
+
+    Why: clients finish a choice when they see its `finish_reason`; content after it is
+    dropped, and a choice that never gets one looks truncated.
+
+    Fix: send `finish_reason: null` on every chunk but the last of each choice, and the
+    final reason (`stop`, `length`, `tool_calls`) once, after the choice's last content.
+    """
     ex = ctx.stream()
     problem = finish_problem(ctx.events(ex))
     if problem:
@@ -118,7 +147,14 @@ def one_finish_reason(ctx: CheckContext) -> None:
 
 @check("chunk.no_empty_choices", "MUST")
 def no_empty_choices(ctx: CheckContext) -> None:
-    """No `choices: []` and no usage unless `include_usage` was asked (AWS sample client)."""
+    """No `choices: []` and no usage unless `include_usage` was asked (AWS sample client).
+
+    Why: the AWS sample client reads `chunk.choices[0].delta.content` with no guard, so a
+    chunk with empty `choices` raises IndexError in the documented example.
+
+    Fix: send a usage-only chunk (with `choices: []`) only when the request sets
+    `stream_options: {"include_usage": true}`.
+    """
     ex = ctx.stream()
     for payload, raw in ctx.events(ex):
         if payload.get("choices") == []:
@@ -150,7 +186,14 @@ def _usage_problem(ex: Exchange, events: list[tuple[dict[str, Any], bytes]]) -> 
 
 @check("chunk.usage_chunk", "MUST", requires="include_usage")
 def usage_chunk(ctx: CheckContext) -> None:
-    """With include_usage: one final usage chunk with `choices: []`, before `[DONE]`."""
+    """With include_usage: one final usage chunk with `choices: []`, before `[DONE]`.
+
+    Why: the OpenAI spec puts usage in one extra chunk with empty `choices` right before
+    `[DONE]`; clients that ask for it read usage from exactly there.
+
+    Fix: with `stream_options.include_usage`, send one last chunk with `choices: []` and
+    `usage`, then `data: [DONE]`; other chunks carry no usage (vLLM: do not force it on).
+    """
     ex = ctx.probe("include_usage")
     events = ctx.events(ex, "the include_usage stream")
     problem = _usage_problem(ex, events)
@@ -161,7 +204,14 @@ def usage_chunk(ctx: CheckContext) -> None:
 
 @check("chunk.stream_options_variants", "SHOULD", requests=2)
 def stream_options_variants(ctx: CheckContext) -> None:
-    """`stream_options: null` streams; `stream_options` without stream is never a 5xx."""
+    """`stream_options: null` streams; `stream_options` without stream is never a 5xx.
+
+    Why: clients and SDK wrappers send `stream_options: null`, or `stream_options` with
+    `stream: false`; TGI used to refuse the first, and a 5xx for either is retried.
+
+    Fix: treat `stream_options: null` as absent, and ignore `stream_options` (or refuse it
+    with a 400) when the request does not stream.
+    """
     ex = ctx.stream(ctx.body(stream_options=None))
     ctx.events(ex, "a stream with stream_options: null")
     ex = ctx.chat(ctx.body(stream_options={"include_usage": True}))
@@ -174,7 +224,14 @@ def stream_options_variants(ctx: CheckContext) -> None:
 
 @check("chunk.no_error_key", "MUST")
 def no_error_key(ctx: CheckContext) -> None:
-    """No chunk of a successful stream has a top-level `error` key (not even null)."""
+    """No chunk of a successful stream has a top-level `error` key (not even null).
+
+    Why: openai-python raises `APIError` on any chunk with a truthy `error`, and openai-go on
+    any `error` key at all, so a successful stream that carries one fails in those clients.
+
+    Fix: leave `error` out of normal chunks; send it only in a final error frame when the
+    generation really failed.
+    """
     ex = ctx.stream()
     for payload, raw in ctx.events(ex, errors=True):
         if "error" in payload:
@@ -186,9 +243,16 @@ def no_error_key(ctx: CheckContext) -> None:
             )
 
 
-@check("chunk.n", "SHOULD", requires="n", requests=2)
+@check("chunk.n", "SHOULD", requires="n", requests=2, after=("chat.schema", "chunk.schema"))
 def honours_n(ctx: CheckContext) -> None:
-    """`n: 2` gives two choices (index 0 and 1), streaming and not."""
+    """`n: 2` gives two choices (index 0 and 1), streaming and not.
+
+    Why: a client that asks for two choices and silently gets one loses the second answer
+    without any error.
+
+    Fix: honour `n` (one choice per index, each with its own role and finish_reason), or
+    refuse `n > 1` with a 400 naming `n`.
+    """
     single = ctx.probe("n")
     ctx.expect_ok(single, "n: 2")
     data = single.json if isinstance(single.json, dict) else {}
@@ -210,9 +274,16 @@ def honours_n(ctx: CheckContext) -> None:
         raise ex.failure(*problem)
 
 
-@check("chunk.logprobs", "SHOULD", requires="logprobs", requests=2)
+@check("chunk.logprobs", "SHOULD", requires="logprobs", requests=2, after="chat.schema")
 def honours_logprobs(ctx: CheckContext) -> None:
-    """`logprobs` with `top_logprobs: 2` gives chat-style logprobs, streaming and not."""
+    """`logprobs` with `top_logprobs: 2` gives chat-style logprobs, streaming and not.
+
+    Why: evaluation and routing tools read `choices[].logprobs.content`; the completions-era
+    shape (`tokens`, `token_logprobs`) or a silent null breaks them.
+
+    Fix: return `logprobs: {"content": [{"token", "logprob", "bytes", "top_logprobs"}]}`
+    per choice (and per streamed delta), or refuse `logprobs` with a 400.
+    """
     single = ctx.probe("logprobs")
     ctx.expect_ok(single, "logprobs: true")
     choices = _choices(single.json if isinstance(single.json, dict) else {})

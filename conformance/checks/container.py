@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Final
 
 from .._context import CheckContext
 from .._exchange import Exchange
 from .._registry import check
 from .._schema import completion_problems
-from ._prompts import LONG_PROMPT, user
 
 PING_TIMEOUT: Final = 2.0  # SageMaker gives each /ping 2 s
 IDLE_PINGS: Final = 5
-BUSY_PINGS: Final = 10
-LARGE_BODY_BYTES: Final = 5_900_000  # just under InvokeEndpoint's 6,291,456-byte cap
 SAGEMAKER_HEADERS: Final = {
     "X-Amzn-SageMaker-Custom-Attributes": "a=b",
     "X-Amzn-SageMaker-Inference-Id": "conformance-kit-0001",
@@ -24,7 +19,8 @@ SAGEMAKER_HEADERS: Final = {
 }
 
 
-def _ping_ok(ex: Exchange, when: str) -> None:
+def ping_ok(ex: Exchange, when: str) -> None:
+    """Fail unless a GET /ping got a 200 in time."""
     if ex.status is None:
         raise ex.failure(
             f"GET /ping {when} did not answer within {PING_TIMEOUT:g} s: "
@@ -34,35 +30,31 @@ def _ping_ok(ex: Exchange, when: str) -> None:
         raise ex.failure(f"GET /ping {when} got HTTP {ex.status}; SageMaker needs 200")
 
 
-@check("container.ping", "MUST", modes="direct", requests=IDLE_PINGS + BUSY_PINGS + 1)
+@check("container.ping", "MUST", modes="direct", requests=IDLE_PINGS)
 def ping_answers(ctx: CheckContext) -> str:
-    """GET /ping returns 200 within 2 s, also while a generation is running."""
+    """GET /ping returns 200 within 2 s.
+
+    Why: SageMaker health-checks every container with GET /ping, allowing 2 s per attempt; a
+    container that fails it never goes InService, or is replaced once it is.
+
+    Fix: serve GET /ping on port 8080 with a 200 and an empty body, from a handler that never
+    waits for the model (vLLM and SGLang do this; `transformers serve` needs a small shim).
+    """
     for _ in range(IDLE_PINGS):
-        _ping_ok(ctx.get("/ping", timeout=PING_TIMEOUT), "when idle")
-    body = ctx.body(messages=user(LONG_PROMPT), max_completion_tokens=256)
-    holder: list[Exchange] = []
-    worker = threading.Thread(target=lambda: holder.append(ctx.stream(body, cache=False)))
-    worker.start()
-    pings: list[Exchange] = []
-    while worker.is_alive() and len(pings) < BUSY_PINGS:
-        pings.append(ctx.get("/ping", timeout=PING_TIMEOUT))
-        time.sleep(0.01)
-    worker.join()
-    for ping in pings:
-        _ping_ok(ping, "during a generation")
-    gen = holder[0]
-    if gen.status != 200 or not gen.chunks:
-        return f"{IDLE_PINGS} idle pings passed; the long generation failed ({gen.describe()})"
-    first, last = gen.started + gen.chunks[0][0], gen.started + gen.chunks[-1][0]
-    overlapping = sum(1 for p in pings if first <= p.started + p.elapsed <= last)
-    if not overlapping:
-        return f"{IDLE_PINGS} idle pings passed; no ping overlapped the generation (too short)"
-    return f"{IDLE_PINGS} idle pings and {overlapping} during a generation answered 200"
+        ping_ok(ctx.get("/ping", timeout=PING_TIMEOUT), "when idle")
+    return f"{IDLE_PINGS} idle pings answered 200"
 
 
 @check("container.invocations", "SHOULD", modes="direct", requests=2)
 def invocations_answers_chat(ctx: CheckContext) -> None:
-    """POST /invocations answers a chat body like /v1/chat/completions (stream and not)."""
+    """POST /invocations answers a chat body like /v1/chat/completions (stream and not).
+
+    Why: the classic InvokeEndpoint API and InvokeEndpointWithResponseStream reach the container
+    at /invocations; SageMaker tooling and older clients still call them on the same endpoint.
+
+    Fix: route POST /invocations to the chat-completions handler, streaming included, as vLLM's
+    SageMaker router does (it tries the chat request type first).
+    """
     ex = ctx.expect_ok(ctx.chat(path="/invocations"), "POST /invocations")
     problems = completion_problems(ex.json)
     if problems:
@@ -82,12 +74,26 @@ def _is_model_refusal(ex: Exchange) -> bool:
 
 @check("container.route", "MUST")
 def route_exists(ctx: CheckContext) -> str | None:
-    """POST /v1/chat/completions (through the route, if any) answers the default body with 200."""
+    """POST /v1/chat/completions (through the route, if any) answers the default body with 200.
+
+    Why: SageMaker forwards `/openai/v1/chat/completions` to the container's
+    `/v1/chat/completions`; without it no OpenAI client gets an answer. Every other check
+    builds on this request.
+
+    Fix: serve POST /v1/chat/completions on port 8080 and answer the smallest valid body (one
+    user message, `max_completion_tokens: 16`) with a 200 within the request timeout.
+    """
     ex = ctx.chat()
-    if ex.status == 200:
-        return None
     if ex.status is None:
         raise ex.failure(f"the chat route did not answer: {ex.transport_error}")
+    if ex.cut is not None:
+        raise ex.failure(
+            f"the answer to the default request was cut off: {ex.cut}; a 16-token answer must "
+            "end well within the request timeout (raise --request-timeout if the container "
+            "is only slow)"
+        )
+    if ex.status == 200:
+        return None
     if ex.status in (404, 405) and not _is_model_refusal(ex):
         raise ex.failure(
             f"the chat route is missing: {ex.describe()}; serve POST "
@@ -100,14 +106,27 @@ def route_exists(ctx: CheckContext) -> str | None:
 
 @check("container.json_charset", "SHOULD")
 def accepts_json_charset(ctx: CheckContext) -> None:
-    """`Content-Type: application/json; charset=utf-8` is accepted like plain JSON."""
+    """`Content-Type: application/json; charset=utf-8` is accepted like plain JSON.
+
+    Why: many HTTP clients and gateways add the charset parameter; a strict media-type match
+    refuses their requests.
+
+    Fix: compare only the media type (`application/json`) and ignore its parameters.
+    """
     ex = ctx.chat(headers={"Content-Type": "application/json; charset=utf-8"})
     ctx.expect_ok(ex, "a body sent as 'application/json; charset=utf-8'")
 
 
 @check("container.ignores_sagemaker_headers", "MUST")
 def ignores_sagemaker_headers(ctx: CheckContext) -> str:
-    """X-Amzn-SageMaker-* headers and a bogus Authorization header change nothing."""
+    """X-Amzn-SageMaker-* headers and a bogus Authorization header change nothing.
+
+    Why: SageMaker adds its own headers and authenticates callers itself, so a container
+    that refuses unknown headers, or demands its own API key, refuses every routed request.
+
+    Fix: ignore headers you do not use, and do not configure an API key on the container
+    (vLLM `--api-key`, SGLang `api_key`): the endpoint's IAM policy is the access control.
+    """
     headers: dict[str, str | None] = dict(SAGEMAKER_HEADERS)
     if ctx.mode == "direct":
         # SageMaker authenticates the caller itself; a container demanding its own API key
@@ -115,7 +134,8 @@ def ignores_sagemaker_headers(ctx: CheckContext) -> str:
         headers["Authorization"] = "Bearer not-a-key-the-container-should-check"
     ex = ctx.expect_ok(ctx.chat(headers=headers), "the default request with SageMaker headers")
     problems = completion_problems(ex.json)
-    if problems:
+    # The answer's shape is chat.schema's business; here only a change the headers made counts.
+    if problems and problems != completion_problems(ctx.chat().json):
         raise ex.failure(f"with SageMaker headers the answer is no chat.completion: {problems[0]}")
     sent = ", ".join(sorted(headers))
     return f"answered 200 with {sent}"
@@ -123,11 +143,20 @@ def ignores_sagemaker_headers(ctx: CheckContext) -> str:
 
 @check("container.empty_model", "MUST", requests=2)
 def accepts_empty_model(ctx: CheckContext) -> str | None:
-    """`model: ""` is accepted, streaming and not (SageMaker clients send it)."""
+    """`model: ""` is accepted, streaming and not (SageMaker clients send it).
+
+    Why: the route passes `model` through unchanged and routes by endpoint name, so the AWS
+    samples, Bifrost and many gateways send `model: ""`.
+
+    Fix: serve the deployed model whatever `model` says, or at least when it is empty (vLLM
+    does; `transformers serve` needs `--force-model`); report the served model's name back.
+    """
     notes = []
     for ex in (ctx.chat(ctx.body(model="")), ctx.stream(ctx.body(model=""))):
         kind = "streaming " if ex.stream else ""
-        if ex.status != 200:
+        if ex.cut is not None:
+            ctx.expect_baseline(stream=ex.stream)  # blocked when the default is cut off too
+        if ex.status != 200 or ex.cut is not None:
             raise ex.failure(
                 f'a {kind}request with model "" got {ex.describe()}; accept "" '
                 "and serve the deployed model (routing is by endpoint name)"
@@ -141,21 +170,3 @@ def accepts_empty_model(ctx: CheckContext) -> str | None:
         if model == "":
             notes.append(f'the {kind}response echoes model "" (clients may show it blank)')
     return "; ".join(notes) or None
-
-
-@check("container.large_body", "SHOULD", modes=("direct", "mock"))
-def large_body_not_refused(ctx: CheckContext) -> str:
-    """A 5.9 MB body is not refused at the transport (413 or a reset); a 400 is fine."""
-    filler = "lorem " * (LARGE_BODY_BYTES // 6)
-    ex = ctx.chat(ctx.body(messages=user(filler)))
-    if ex.status is None:
-        raise ex.failure(
-            f"a {LARGE_BODY_BYTES / 1e6:.1f} MB body broke the connection "
-            f"({ex.transport_error}); SageMaker allows 6 MB bodies"
-        )
-    if ex.status == 413 or ex.status >= 500:
-        raise ex.failure(
-            f"a {LARGE_BODY_BYTES / 1e6:.1f} MB body got {ex.describe()}; "
-            "raise the server's body limit to at least 6 MB"
-        )
-    return f"a {LARGE_BODY_BYTES / 1e6:.1f} MB body got {ex.describe()}"

@@ -12,6 +12,7 @@ from .._exchange import Exchange
 from .._registry import CheckSkipped, check
 from .._target import route_path
 from ._prompts import long_body
+from .sse import judge_incremental
 
 MISSING_NAME: Final = "conformance-kit-missing"
 _SIGNATURE: Final = re.compile(r"(X-Amz-Signature=)([0-9a-f]+)")
@@ -27,9 +28,16 @@ def origin(ex: Exchange) -> str:
     return "unknown"
 
 
-@check("live.route", "MUST", modes="live", requests=3)
+@check("live.route", "MUST", modes="live", requests=5)
 def through_the_route(ctx: CheckContext) -> str:
-    """Non-stream and stream answers pass through the real route, and streams stay incremental."""
+    """Non-stream and stream answers pass through the real route, and streams stay incremental.
+
+    Why: what matters is what clients see through SageMaker: the route must deliver both kinds
+    of answer, end streams with `[DONE]`, and keep them incremental.
+
+    Fix: make the container pass in direct and mock mode first; if only the live route
+    fails, check the endpoint's status, the inference component and the IAM policy.
+    """
     single, stream = ctx.chat(), ctx.stream()
     for ex in (single, stream):
         if ex.status != 200:
@@ -37,11 +45,13 @@ def through_the_route(ctx: CheckContext) -> str:
     if not any(e.data == "[DONE]" for e in stream.spec.events):
         raise stream.failure("the streamed answer through the route has no 'data: [DONE]'")
     long = ctx.stream(long_body(ctx))
-    reads = len({round(t, 4) for t, _ in long.chunks})
-    if long.status == 200 and reads < 3:
-        raise long.failure(f"the stream arrived in {reads} read(s) through the route: buffered")
+    ctx.events(long, "the long stream")
+    try:
+        timing = judge_incremental(ctx, long)
+    except CheckSkipped as exc:
+        timing = exc.reason
     variant = single.headers.get("x-amzn-invoked-production-variant", "not reported")
-    return f"route OK; production variant: {variant}; long stream in {reads} reads"
+    return f"route OK; production variant: {variant}; long stream: {timing}"
 
 
 def _sample_loop(ctx: CheckContext) -> tuple[str, str]:
@@ -56,14 +66,17 @@ def _sample_loop(ctx: CheckContext) -> tuple[str, str]:
     base, key = ctx.target.openai_base_url, ctx.token() or "unused"
     # The AWS notebook's loop, verbatim: it indexes choices[0] with no guard.
     text = ""
-    with openai.OpenAI(base_url=base, api_key=key, max_retries=0) as client:
+    timeout = ctx.limits.request_timeout
+    with openai.OpenAI(base_url=base, api_key=key, max_retries=0, timeout=timeout) as client:
         for chunk in client.chat.completions.create(**kwargs):
             if chunk.choices[0].delta.content:
                 text += chunk.choices[0].delta.content
 
     async def run_async() -> str:
         out = ""
-        async with openai.AsyncOpenAI(base_url=base, api_key=key, max_retries=0) as client:
+        async with openai.AsyncOpenAI(
+            base_url=base, api_key=key, max_retries=0, timeout=timeout
+        ) as client:
             async for chunk in await client.chat.completions.create(**kwargs):
                 if chunk.choices[0].delta.content:
                     out += chunk.choices[0].delta.content
@@ -74,7 +87,13 @@ def _sample_loop(ctx: CheckContext) -> tuple[str, str]:
 
 @check("live.sample_client", "MUST", modes="live", requests=2)
 def aws_sample_client(ctx: CheckContext) -> str:
-    """The AWS notebook loop with the openai SDK, sync and async, `model=""`, completes."""
+    """The AWS notebook loop with the openai SDK, sync and async, `model=""`, completes.
+
+    Why: this loop is the documented way to call the route; it indexes `choices[0]` on every
+    chunk, so any chunk with empty `choices` or an unreadable event crashes it.
+
+    Fix: fix the chunk and SSE checks this run reports; the loop completes once they pass.
+    """
     try:
         import openai  # noqa: F401
     except ImportError:
@@ -100,7 +119,14 @@ def _forged(token: str) -> str:
 
 @check("live.auth_errors", "INFO", modes="live", requests=2)
 def auth_errors(ctx: CheckContext) -> str:
-    """A forged token gets 401/403 from SageMaker, not from the container."""
+    """A forged token gets 401/403 from SageMaker, not from the container.
+
+    Why: it shows that SageMaker, not the container, authenticates callers, and how its
+    refusals look to clients (for error handling and alerting).
+
+    Fix: nothing to fix in the container; if the container answers instead, requests are
+    reaching it without SageMaker's authentication.
+    """
     token = ctx.token() or ""
     forged = ctx.chat(headers={"Authorization": f"Bearer {_forged(token)}"}, cache=False)
     if forged.status is None or forged.status not in (401, 403):

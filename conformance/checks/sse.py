@@ -8,7 +8,7 @@ from typing import Final
 
 from .._context import CheckContext
 from .._exchange import Exchange
-from .._registry import check
+from .._registry import CheckSkipped, check
 from .._sdk_replica import compare
 from ._prompts import UNICODE_PROMPT, long_body, user
 
@@ -16,6 +16,10 @@ MIN_READS: Final = 3  # SM-08: at least 3 distinct read times, i.e. not buffered
 # A buffered body can still arrive in a few TCP reads, but those land within a millisecond:
 # require the events of a 64-token generation to spread over some real time.
 MIN_SPREAD: Final = 0.010
+# A burst alone proves nothing: a fast container generates 64 tokens within a millisecond.
+# Buffering is shown when a long answer's first event comes this much later than a 1-token
+# answer's (the events were held back while the rest was generated), twice in a row.
+MIN_HELD: Final = 0.025
 _FIELD_LINE: Final = re.compile(rb"(?m)^(event|id|retry):")
 
 
@@ -26,7 +30,14 @@ def _stream_ok(ctx: CheckContext, ex: Exchange | None = None) -> Exchange:
 
 @check("sse.content_type", "MUST")
 def stream_content_type(ctx: CheckContext) -> None:
-    """A `stream: true` answer is 200 with `Content-Type: text/event-stream`."""
+    """A `stream: true` answer is 200 with `Content-Type: text/event-stream`.
+
+    Why: openai-node, the Vercel AI SDK and most SSE libraries check the media type before
+    reading events; a stream sent as JSON or text is refused or read as one blob.
+
+    Fix: answer `stream: true` with a 200 and `Content-Type: text/event-stream`, and keep
+    request errors as 4xx JSON answers sent before any stream starts.
+    """
     ex = ctx.stream()
     if ex.status != 200:
         ctx.expect_baseline(stream=False)  # if nothing works, container.route owns it
@@ -41,7 +52,13 @@ def stream_content_type(ctx: CheckContext) -> None:
 
 @check("sse.accept_json", "MUST", requests=2)
 def streams_despite_accept_json(ctx: CheckContext) -> None:
-    """It streams even with `Accept: application/json`, which the OpenAI SDK sends."""
+    """It streams even with `Accept: application/json`, which the OpenAI SDK sends.
+
+    Why: openai-python sends `Accept: application/json` on every request, streams included;
+    a server that negotiates on Accept answers the SDK's streaming calls with one JSON body.
+
+    Fix: decide whether to stream from the body's `stream` field alone, never from Accept.
+    """
     for accept in ("application/json", "text/event-stream"):
         ex = ctx.stream(headers={"Accept": accept})
         _stream_ok(ctx, ex)
@@ -82,7 +99,14 @@ def _framing_problem(ex: Exchange) -> tuple[str, bytes] | None:
 
 @check("sse.framing", "MUST", requests=2)
 def events_are_json(ctx: CheckContext) -> str | None:
-    """Every event is one JSON object on `data:`, and both parsers read it alike."""
+    """Every event is one JSON object on `data:`, and both parsers read it alike.
+
+    Why: clients parse each event's data as one JSON chunk; JSON lines, non-JSON data or
+    framing that the OpenAI SDK's decoder splits differently from the SSE spec break them.
+
+    Fix: write each chunk as `data: <one-line JSON>` followed by a blank line (`\\n\\n`), and
+    end with `data: [DONE]`; nothing else on the wire.
+    """
     for ex in (_stream_ok(ctx), ctx.stream(long_body(ctx))):
         if ex.status != 200:
             continue
@@ -95,8 +119,22 @@ def events_are_json(ctx: CheckContext) -> str | None:
 
 @check("sse.done", "MUST")
 def ends_with_done(ctx: CheckContext) -> None:
-    """Exactly one `data: [DONE]`, as the last event, with nothing after it."""
-    ex = _stream_ok(ctx)
+    """Exactly one `data: [DONE]`, as the last event, with nothing after it.
+
+    Why: openai-node, LangChain and many gateways wait for `data: [DONE]` to finish a stream;
+    without it they hang or report a broken stream, and a stream that never ends never frees
+    the client.
+
+    Fix: after the last chunk (and the usage chunk, if asked for) send `data: [DONE]\\n\\n` once
+    and close the response.
+    """
+    ex = ctx.stream()
+    if ex.status == 200 and ex.cut is not None:
+        raise ex.failure(
+            f"the default stream did not end: {ex.cut} ({len(ex.spec.events)} events seen); "
+            "a 16-token answer must end with 'data: [DONE]' and close"
+        )
+    _stream_ok(ctx, ex)
     ctx.events(ex)  # blocked when the stream is not SSE at all
     events = ex.spec.events
     done = [i for i, e in enumerate(events) if e.data == "[DONE]"]
@@ -120,7 +158,14 @@ def ends_with_done(ctx: CheckContext) -> None:
 
 @check("sse.no_dataless_events", "MUST", requests=2)
 def no_dataless_events(ctx: CheckContext) -> str | None:
-    """No `event:`-, `retry:`-, `id:`- or comment-only frames, and no bare `data:`."""
+    """No `event:`-, `retry:`-, `id:`- or comment-only frames, and no bare `data:`.
+
+    Why: the OpenAI Python SDK dispatches a frame without data (a keep-alive `event: ping`,
+    a lone `retry:`) as an empty event and fails to parse it as JSON, killing the stream.
+
+    Fix: send only `data:` events; put keep-alive comments (`: ping`) inside an event's
+    block, or send none (SageMaker does not need keep-alives).
+    """
     notes = []
     ctx.events(ctx.stream())  # blocked when the stream is not SSE at all
     for ex in (ctx.stream(), ctx.stream(long_body(ctx))):
@@ -154,7 +199,13 @@ def no_dataless_events(ctx: CheckContext) -> str | None:
 
 @check("sse.no_named_events", "SHOULD")
 def no_named_events(ctx: CheckContext) -> None:
-    """Events carry no `event:`, `id:` or `retry:` fields (openai-node and old SDKs)."""
+    """Events carry no `event:`, `id:` or `retry:` fields (openai-node and old SDKs).
+
+    Why: openai-node yields named events as `{event, data}` objects instead of chunks, and
+    openai-python before 1.97.2 wrapped them likewise, so `chunk.choices` is missing.
+
+    Fix: send plain `data:` events without `event:`, `id:` or `retry:` lines.
+    """
     ex = ctx.stream()
     ctx.events(ex)  # blocked when the stream is not SSE at all
     fields = {f: n for f, n in ex.spec.facts.fields.items() if f in ("event", "id", "retry")}
@@ -169,29 +220,80 @@ def no_named_events(ctx: CheckContext) -> None:
         )
 
 
-@check("sse.incremental", "SHOULD")
-def arrives_incrementally(ctx: CheckContext) -> str:
-    """Chunks arrive over time, not in one burst at the end."""
-    ex = ctx.stream(long_body(ctx))
-    ctx.events(ex, "the long stream")  # blocked when not SSE or cut short by an error frame
+def _burst(ex: Exchange) -> tuple[bool, list[float], float]:
+    """(all events arrived in one burst, their arrival times, their spread in seconds)."""
     arrivals = ex.event_arrivals()
     distinct = sorted({round(t, 4) for t in arrivals})
     spread = distinct[-1] - distinct[0] if distinct else 0.0
-    if len(distinct) < MIN_READS or spread < MIN_SPREAD:
-        raise ex.failure(
-            f"{len(arrivals)} events arrived in {len(distinct)} read(s) within "
-            f"{spread * 1000:.1f} ms, {ex.elapsed * 1000:.0f} ms after the request: "
-            "the stream is buffered; flush each event as it is generated"
+    return len(distinct) < MIN_READS or spread < MIN_SPREAD, arrivals, spread
+
+
+def judge_incremental(ctx: CheckContext, ex: Exchange) -> str:
+    """Pass (a note), fail as buffered with evidence of held-back events, or skip inconclusive."""
+    burst, arrivals, spread = _burst(ex)
+    if not burst:
+        reads = len({round(t, 4) for t in arrivals})
+        return (
+            f"{len(arrivals)} events over {reads} reads; first after "
+            f"{arrivals[0] * 1000:.0f} ms, last after {arrivals[-1] * 1000:.0f} ms"
         )
-    return (
-        f"{len(arrivals)} events over {len(distinct)} reads; first after "
-        f"{distinct[0] * 1000:.0f} ms, last after {distinct[-1] * 1000:.0f} ms"
+    body = {**json.loads(ex.request_body), "max_completion_tokens": 1}
+    body.pop("stream", None)
+    short = ctx.stream(body, path=_path_of(ctx, ex), cache=False)
+    again = ctx.stream(long_body(ctx), path=_path_of(ctx, ex), cache=False)
+    short_times, again_times = short.event_arrivals(), again.event_arrivals()
+    still_burst, _, again_spread = _burst(again)
+    if short.status == 200 and again.status == 200 and short_times and again_times:
+        if not still_burst:
+            return f"a second long stream arrived incrementally ({again_spread * 1000:.0f} ms)"
+        held = [arrivals[0] - short_times[0], again_times[0] - short_times[0]]
+        if min(held) >= MIN_HELD and max(spread, again_spread) * 4 <= min(held):
+            raise ex.failure(
+                f"buffered: a 1-token answer's first event came after "
+                f"{short_times[0] * 1000:.0f} ms, but the 64-token answer's first event only "
+                f"after {arrivals[0] * 1000:.0f} ms and then all {len(arrivals)} events within "
+                f"{spread * 1000:.1f} ms (twice): events are held back until the end; flush "
+                "each event as it is generated"
+            )
+    raise CheckSkipped(
+        f"inconclusive: {len(arrivals)} events arrived within {spread * 1000:.1f} ms, "
+        f"{arrivals[0] * 1000:.0f} ms after the request; the generation is too fast to tell "
+        "streaming from buffering (no sign that events were held back)"
     )
 
 
-@check("sse.matches_nonstream", "SHOULD", requests=2)
+def _path_of(ctx: CheckContext, ex: Exchange) -> str | None:
+    return None if ex.url == ctx.target.url() else ex.url.removeprefix(ctx.target.base_url)
+
+
+@check("sse.incremental", "SHOULD", requests=3)
+def arrives_incrementally(ctx: CheckContext) -> str:
+    """Chunks arrive over time, not in one burst at the end.
+
+    Why: streaming exists to show the first tokens early; a container or proxy that buffers
+    the whole answer makes time-to-first-token equal to the full generation time. A burst is
+    judged "buffered" only with evidence that events were held back: when a 64-token answer
+    is too fast to tell apart from a buffered one, the verdict is inconclusive.
+
+    Fix: flush each SSE event as it is generated (no response buffering or compression
+    middleware on the stream; `X-Accel-Buffering: no` behind nginx).
+    """
+    ex = ctx.stream(long_body(ctx))
+    ctx.events(ex, "the long stream")  # blocked when not SSE or cut short by an error frame
+    return judge_incremental(ctx, ex)
+
+
+@check("sse.matches_nonstream", "SHOULD", requests=2, after="chat.schema")
 def stream_matches_nonstream(ctx: CheckContext) -> None:
-    """Concatenated deltas equal the non-streaming content (emoji and CJK included)."""
+    """Concatenated deltas equal the non-streaming content (emoji and CJK included).
+
+    Why: a stream that splits multi-byte characters, drops the last delta or decodes text
+    differently shows users another answer than the same request without streaming.
+
+    Fix: emit deltas from the same detokenizer as the non-streaming path, hold back
+    incomplete UTF-8 sequences until they are whole, and flush the last delta before
+    `finish_reason`.
+    """
     body = ctx.body(messages=user(UNICODE_PROMPT), max_completion_tokens=32)
     single = ctx.expect_ok(ctx.chat(body), "the non-streaming unicode request")
     streamed = ctx.stream(body)
@@ -217,7 +319,14 @@ def stream_matches_nonstream(ctx: CheckContext) -> None:
 
 @check("sse.jsonlines_detected", "INFO")
 def not_jsonlines(ctx: CheckContext) -> None:
-    """Names LMI-style JSON lines explicitly when the container streams them."""
+    """Names LMI-style JSON lines explicitly when the container streams them.
+
+    Why: LMI/DJL containers stream newline-delimited JSON by default; the route forwards it
+    unchanged and OpenAI clients read no events from it.
+
+    Fix: enable the container's OpenAI-compatible output (for LMI, the chat completions
+    schema with SSE), so that streams are `data:` events.
+    """
     ex = _stream_ok(ctx)
     if ex.is_jsonlines:
         raise ex.failure(

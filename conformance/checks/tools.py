@@ -14,9 +14,16 @@ from ._prompts import finish_of
 NAMES: Final = {TOOL_NAME}
 
 
-@check("tools.nonstream", "SHOULD", requires="tools")
+@check("tools.nonstream", "SHOULD", requires="tools", after="chat.schema")
 def tool_calls_nonstream(ctx: CheckContext) -> str | None:
-    """`tool_choice: "required"` yields well-formed `message.tool_calls`."""
+    """`tool_choice: "required"` yields well-formed `message.tool_calls`.
+
+    Why: agent frameworks (Strands, LangChain, the OpenAI Agents SDK) call tools from
+    `message.tool_calls`; tools that are ignored silently leave the agent stuck.
+
+    Fix: enable the engine's tool parser for the model (vLLM `--enable-auto-tool-choice
+    --tool-call-parser ...`), or refuse `tools` with a 400 if the model cannot call them.
+    """
     ex = ctx.probe("tools")
     ctx.expect_ok(ex, "the tool request")
     try:
@@ -74,9 +81,16 @@ def _stream_problem(events: list[tuple[dict[str, Any], bytes]]) -> tuple[str, by
     return None
 
 
-@check("tools.stream_deltas", "MUST", requires="tools", requests=2)
+@check("tools.stream_deltas", "MUST", requires="tools", requests=2, after="chunk.schema")
 def tool_call_deltas(ctx: CheckContext) -> None:
-    """Each tool-call delta has an int `index`; the first carries id, type and name."""
+    """Each tool-call delta has an int `index`; the first carries id, type and name.
+
+    Why: the OpenAI SDK's stream accumulator merges tool-call fragments by `index` and raises
+    TypeError without it; other clients drop the call.
+
+    Fix: give every `delta.tool_calls[]` fragment its integer `index`; put `id`,
+    `type: "function"` and `function.name` in the first fragment, then stream `arguments`.
+    """
     ex = ctx.stream(ctx.probe_body("tools"))
     problem = _stream_problem(ctx.events(ex, "the tool stream"))
     if problem:
@@ -96,9 +110,16 @@ def _followup(arguments: str) -> list[dict[str, Any]]:
     ]
 
 
-@check("tools.followup", "SHOULD", requires="tools", requests=2)
+@check("tools.followup", "SHOULD", requires="tools", requests=2, after="chat.schema")
 def tool_followup(ctx: CheckContext) -> None:
-    """A second turn with the assistant's tool_calls and a `tool` message gets an answer."""
+    """A second turn with the assistant's tool_calls and a `tool` message gets an answer.
+
+    Why: every tool loop sends the tool's result back as a `tool` message after the
+    assistant's `tool_calls`; a template that cannot render that turn breaks the loop.
+
+    Fix: use a chat template that renders assistant `tool_calls` (with `content: null`) and
+    `tool` messages, including calls whose arguments are `""` or `{}`.
+    """
     for arguments in ("{}", ""):  # vLLM's no-argument tool-call test sends both
         body = ctx.body(
             messages=_followup(arguments), tools=[WEATHER_TOOL], max_completion_tokens=32

@@ -37,14 +37,20 @@ def edit(pattern: str, replacement: str) -> Callable[[str], str]:
     return forge
 
 
-def signed(service: str = "sagemaker", action: str = "CallWithBearerToken") -> str:
-    """A correctly signed token for another service or action: only the rule can refuse it."""
+def signed(
+    service: str = "sagemaker",
+    action: str = "CallWithBearerToken",
+    host: str = "sagemaker.amazonaws.com",
+    path: str = "/",
+    **extra: str,
+) -> str:
+    """A correctly signed token for another request: only the rule can refuse it."""
     frozen = Credentials(CREDS.access_key_id, CREDS.secret_access_key).get_frozen_credentials()
     request = AWSRequest(
         method="POST",
-        url="https://sagemaker.amazonaws.com/",
-        headers={"host": "sagemaker.amazonaws.com"},
-        params={"Action": action},
+        url=f"https://{host}{path}",
+        headers={"host": host},
+        params={"Action": action, **extra},
     )
     pinned = datetime.fromtimestamp(NOW, timezone.utc).replace(tzinfo=None)
     with mock.patch("botocore.auth.get_current_datetime", return_value=pinned):
@@ -108,6 +114,13 @@ ROWS: list[tuple[str, str | None, float, str | None]] = [
     ("malformed_scope", edit(r"%2Faws4_request", "")(mint(at=NOW)), NOW, "malformed"),
     ("version_missing", edit(r"&Version=1$", "")(mint(at=NOW)), NOW, "version"),
     ("version_2", edit(r"&Version=1$", "&Version=2")(mint(at=NOW)), NOW, "version"),
+    ("version_signed_inside", signed(Version="2"), NOW, "version"),
+    ("extra_param_signed", signed(Extra="1"), NOW, "malformed"),
+    ("host_signed", signed(host="evil.example.com"), NOW, "host"),
+    ("host_with_port_signed", signed(host="sagemaker.amazonaws.com:8443"), NOW, "host"),
+    ("host_regional_signed", signed(host="runtime.sagemaker.us-east-1.amazonaws.com"), NOW, "host"),
+    ("path_signed", signed(path="/endpoints/other"), NOW, "path"),
+    ("valid_signed_helper", signed(), NOW, None),
     (
         "action_forged",
         edit(r"Action=CallWithBearerToken", "Action=InvokeEndpoint")(mint(at=NOW)),

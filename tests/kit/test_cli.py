@@ -7,11 +7,13 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import conformance
 from conformance._cli import main
 from conformance._local import KIT_REFERENCE
 from conformance._reference import ReferenceConfig, create_reference_app
@@ -117,7 +119,8 @@ def test_text_format_shows_the_bytes_that_broke_it(
     out = capsys.readouterr().out
     assert "FAILED sse.done (MUST): the stream ended without 'data: [DONE]'" in out
     assert "sent:     POST " + broken_url + "/v1/chat/completions" in out
-    assert '"stream": true' in out and "finish_reason" in out
+    assert '"stream":true' in out and "finish_reason" in out
+    assert "how to fix: after the last chunk" in out and "(see docs/kit/checks.md#sse-done)" in out
 
 
 def test_mock_mode_puts_the_emulator_in_front(
@@ -152,15 +155,71 @@ def test_severity_filter(reference_direct: Target, capsys: pytest.CaptureFixture
         (["--format", "xml"], "invalid choice"),
         (["--target", "http://127.0.0.1:9"], "cannot reach http://127.0.0.1:9"),
         (["--target", "localhost:8080"], "must start with http://"),
+        (["--target", "http://[::1"], "invalid target URL 'http://[::1'"),
+        (["--target", "http://exämple.com"], "the host is not ASCII"),
+        (["--target", "http://a b:8080"], "characters a host name cannot have"),
+        (["--target", "http://127.0.0.1:99999"], "Port out of range"),
+        (["--target", "http://127.0.0.1:8080?x=1"], "no query or fragment"),
         (["--select", "nothing.*"], "no check matches"),
         (["--mode", "live"], "invalid choice"),
+        (["--budget", "0"], "must be a positive number of seconds"),
+        (["--request-timeout", "soon"], "is not a number of seconds"),
+        (["--inference-component", "ic"], "need --endpoint (live mode)"),
+        # Checked before anything is sent: nothing listens on port 9, and it is not reported.
+        (["--target", "http://127.0.0.1:9", "--output", "/no/such/dir/r.json"], "does not exist"),
+        (["--endpoint", "a/../../..", "--region", "us-east-1"], "invalid endpoint name"),
+        (
+            ["--endpoint", "ep", "--inference-component", "a/../../..", "--region", "us-east-1"],
+            "invalid inference component name",
+        ),
+        (["--endpoint=-ep", "--region", "us-east-1"], "invalid endpoint name '-ep'"),
     ],
 )
 def test_exit_2_on_usage_errors(
     args: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(args) == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sagemaker-openai-conformance: error: ")
+
+
+def test_an_output_path_that_is_a_directory_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--output", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_the_json_report_carries_version_time_limits_and_exit_code(
+    reference_direct: Target, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--target", reference_direct.base_url, "--select", "chat.*", "--budget", "90"]
+    code, data = run_json([*args, "--request-timeout", "7"], capsys)
+    assert data["kit_version"] == conformance.__version__
+    started = datetime.fromisoformat(data["started_at"])
+    assert started.tzinfo is not None and abs(datetime.now(timezone.utc) - started).seconds < 600
+    assert 0 < data["duration"] < 90
+    assert (data["budget"], data["request_timeout"]) == (90, 7)
+    assert data["exit_code"] == code == 0 and data["stopped"] is None
+    assert data["requests"] >= 5
+
+
+def test_a_run_over_budget_says_so_and_exits_3(
+    reference_direct: Target, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A budget smaller than the interpreter's own start-up: nothing gets to run.
+    code = main(["--target", reference_direct.base_url, "--budget", "0.01", "--format", "json"])
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert code == 3 == data["exit_code"]
+    assert data["stopped"]["reason"] == "budget"
+    assert all(
+        r["message"].startswith("not run: the 0.01 s budget ran out") for r in data["results"]
+    )
+    assert "stopped early: the 0.01 s budget ran out" in captured.err
 
 
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:

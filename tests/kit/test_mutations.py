@@ -127,6 +127,8 @@ MUTATIONS: dict[str, Mutation] = {
     "container.ignores_sagemaker_headers": when(
         lambda r: "x-amzn-sagemaker-custom-attributes" in r.headers, error(401)),
     "container.large_body": when(lambda r: len(r.content) > 5_000_000, error(413, b"too big", "text/plain")),
+    "container.alive_after_load": when(lambda r: sent(r).get("max_completion_tokens") == 1, error(503)),
+    "errors.context_overflow": when(lambda r: 1_000_000 < len(r.content) < 5_000_000, error(500)),
     "chat.content_type": when(nonstream, lambda up: (up[0], {"content-type": "text/plain"}, up[2])),
     "chat.schema": when(nonstream, edit_json(set_key("created", 1.5))),
     "chat.usage": when(nonstream, edit_json(set_key("usage", None))),

@@ -94,6 +94,7 @@ def test_a_failing_check_shows_its_evidence(project: pytest.Pytester, no_done_ur
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
         "*failed (MUST): the stream ended without 'data: ?DONE?'*",
+        "how to fix: after the last chunk * (see docs/kit/checks.md#sse-done)",
         "*sent:     POST http://127.0.0.1:*/v1/chat/completions",
         "FAILED sse.done*",
     ])  # fmt: skip
@@ -105,3 +106,21 @@ def test_keyword_selection_and_mock_mode(one_test: pytest.Pytester) -> None:
     )
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["errors.mid_stream PASSED*"])
+
+
+def test_a_budget_skips_what_it_leaves_out(
+    one_test: pytest.Pytester, reference_direct: Target
+) -> None:
+    result = one_test.runpytest(
+        *PLUGIN,
+        "-v",
+        "--conformance-target",
+        reference_direct.base_url,
+        "--conformance-select",
+        "chat.*",
+        "--conformance-budget",
+        "0.001",
+        "-rs",
+    )
+    result.assert_outcomes(passed=1, skipped=5)  # the project's own test, then no check
+    result.stdout.fnmatch_lines(["*not run: the 0.001 s budget ran out*"])

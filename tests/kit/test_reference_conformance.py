@@ -23,10 +23,10 @@ FAULT_VERDICTS: dict[str, tuple[set[str], set[str]]] = {
     "mid_stream_error": ({"chunk.no_error_key"}, set()),
     "missing_role": ({"chunk.role_first"}, {"chunk.n"}),
     "no_done": ({"sse.done"}, set()),
-    "no_ping": ({"container.ping"}, set()),
+    "no_ping": ({"container.ping", "container.ping_busy"}, set()),
     "reject_empty_model": ({"container.empty_model"}, set()),
     "server_error_on_bad_request": (
-        {"errors.client_errors_not_5xx"},
+        {"errors.client_errors_not_5xx", "errors.context_overflow"},
         {"errors.stream_rejected_before_start", "chunk.stream_options_variants", "container.large_body"},
     ),
     "tool_delta_no_index": ({"tools.stream_deltas"}, set()),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance._registry import REGISTRY, Check, Severity, check
+from conformance._registry import REGISTRY, Check, Severity, check, parse_sections
 from conformance._runner import select_checks
 
 CATALOGUE = {
@@ -22,7 +22,8 @@ CATALOGUE = {
     "errors.shape": "MUST", "errors.client_errors_not_5xx": "MUST",
     "errors.stream_rejected_before_start": "SHOULD", "errors.mid_stream": "MUST",
     "errors.unsupported_params": "INFO", "live.route": "MUST", "live.sample_client": "MUST",
-    "live.auth_errors": "INFO",
+    "live.auth_errors": "INFO", "container.ping_busy": "MUST", "errors.context_overflow": "MUST",
+    "container.alive_after_load": "SHOULD",
 }  # fmt: skip
 
 
@@ -112,3 +113,47 @@ def test_a_check_needs_a_docstring() -> None:
     with pytest.raises(ValueError, match="docstring"):
         check("demo.nodoc", "INFO", registry={})(undocumented)  # type: ignore[arg-type]
     assert "demo.nodoc" not in REGISTRY
+
+
+def test_why_and_fix_come_from_the_docstring() -> None:
+    registry: dict[str, Check] = {}
+
+    @check("demo.documented", "MUST", registry=registry)
+    def documented(ctx: object) -> None:
+        """Summary line.
+
+        Why: clients break
+        over two lines.
+
+        Fix: do the right
+        thing.
+        """
+
+    chk = registry["demo.documented"]
+    assert (chk.summary, chk.why, chk.fix) == (
+        "Summary line.",
+        "clients break over two lines.",
+        "do the right thing.",
+    )
+    assert chk.docs == "docs/kit/checks.md#demo-documented"
+    assert parse_sections("Only a summary.") == {}
+
+
+def test_prerequisites_must_exist_and_not_run_later() -> None:
+    registry: dict[str, Check] = {}
+
+    @check("demo.load", "MUST", stage="load", registry=registry)
+    def load(ctx: object) -> None:
+        """Loads."""
+
+    with pytest.raises(ValueError, match="register its prerequisites"):
+        check("demo.x", "MUST", after="demo.missing", registry=registry)
+    with pytest.raises(ValueError, match="later stage"):
+        check("demo.y", "MUST", after="demo.load", registry=registry)
+    with pytest.raises(ValueError, match="stage must be one of"):
+        check("demo.z", "MUST", stage="soon", registry=registry)
+
+
+def test_every_builtin_check_says_why_and_how_to_fix() -> None:
+    missing = [c.id for c in select_checks() if not (c.why and c.fix)]
+    assert missing == []

@@ -5,8 +5,24 @@ from __future__ import annotations
 import pytest
 
 from conformance._context import CheckContext
-from conformance._registry import Check, CheckFailure, CheckSkipped, Outcome, Severity, check
-from conformance._runner import Report, Result, request_bound, run_check, run_checks, select_checks
+from conformance._registry import (
+    STAGES,
+    Check,
+    CheckFailure,
+    CheckSkipped,
+    Outcome,
+    Severity,
+    check,
+)
+from conformance._runner import (
+    AREAS,
+    Report,
+    Result,
+    request_bound,
+    run_check,
+    run_checks,
+    select_checks,
+)
 from conformance._target import Target
 
 
@@ -105,10 +121,20 @@ def test_select_by_glob_severity_and_mode() -> None:
 
 
 def test_builtin_order_follows_the_catalogue() -> None:
-    areas = [c.area for c in select_checks()]
-    assert areas == sorted(
-        areas, key=["container", "chat", "sse", "chunk", "tools", "errors", "live"].index
-    )
+    checks = select_checks()
+    assert [c.stage for c in checks] == sorted((c.stage for c in checks), key=STAGES.index)
+    for stage in STAGES:
+        areas = [c.area for c in checks if c.stage == stage]
+        assert areas == sorted(areas, key=AREAS.index)
+    assert [c.id for c in checks if c.stage != "main"] == [
+        "container.ping_busy",
+        "container.large_body",
+        "errors.context_overflow",
+        "container.alive_after_load",
+    ]
+    position = {c.id: i for i, c in enumerate(checks)}
+    for chk in checks:
+        assert all(position[p] < position[chk.id] for p in chk.after), chk.id
 
 
 @pytest.mark.parametrize("chk", select_checks(mode="direct"), ids=lambda c: c.id)

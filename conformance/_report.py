@@ -1,0 +1,116 @@
+"""The verdicts of a run: one Result per check, and the Report with its exit code."""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from . import __version__
+from ._registry import Outcome, Severity
+
+# Exit codes (docs/kit/running.md). A signal gives the shell's usual 128 + its number.
+EXIT_OK: Final = 0
+EXIT_MUST_FAILED: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_INCOMPLETE: Final = 3
+STOPPED_ANSWERING: Final = "target_stopped_answering"
+
+
+@dataclass(frozen=True)
+class Result:
+    """The verdict of one check; ``docs`` and ``fix`` come from the check's registration."""
+
+    id: str
+    severity: Severity
+    outcome: Outcome
+    message: str = ""
+    evidence: dict[str, Any] | None = None
+    duration: float = 0.0
+    docs: str = ""
+    fix: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report's shape for one result (``fix`` only on failures and errors)."""
+        data: dict[str, Any] = {
+            "id": self.id,
+            "severity": self.severity.value,
+            "outcome": self.outcome.value,
+            "message": self.message,
+            "evidence": self.evidence,
+            "duration": round(self.duration, 4),
+            "docs": self.docs,
+        }
+        if self.outcome in (Outcome.FAILED, Outcome.ERRORED):
+            data["fix"] = self.fix
+        return data
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Why a run ended before every check ran."""
+
+    kind: str  # "budget", "SIGINT", "SIGTERM" or STOPPED_ANSWERING
+    message: str
+    after: str | None = None  # the last check that finished before the stop
+
+    @property
+    def signum(self) -> int | None:
+        """The signal number when a signal stopped the run."""
+        return int(signal.Signals[self.kind]) if self.kind.startswith("SIG") else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"reason", "message", "after"}``."""
+        return {"reason": self.kind, "message": self.message, "after": self.after}
+
+
+@dataclass(frozen=True)
+class Report:
+    """All results of one run, with counts, timing, limits and the exit code."""
+
+    target: str
+    mode: str
+    results: tuple[Result, ...]
+    duration: float = 0.0
+    requests: int = 0
+    not_applicable: tuple[str, ...] = field(default=())
+    started_at: str = ""  # ISO 8601, UTC
+    budget: float | None = None
+    request_timeout: float | None = None
+    stopped: Stop | None = None
+
+    @property
+    def summary(self) -> dict[str, int]:
+        """Counts per outcome: passed, failed, errored, skipped."""
+        counts = {o.value: 0 for o in Outcome}
+        for result in self.results:
+            counts[result.outcome.value] += 1
+        return counts
+
+    @property
+    def exit_code(self) -> int:
+        """128 + N after signal N; 1 when a MUST check failed or errored; 3 when the run
+        stopped early (budget, or the target stopped answering); else 0."""
+        if self.stopped is not None and self.stopped.signum is not None:
+            return 128 + self.stopped.signum
+        bad = (Outcome.FAILED, Outcome.ERRORED)
+        if any(r.severity is Severity.MUST and r.outcome in bad for r in self.results):
+            return EXIT_MUST_FAILED
+        return EXIT_INCOMPLETE if self.stopped is not None else EXIT_OK
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report."""
+        return {
+            "kit_version": __version__,
+            "target": self.target,
+            "mode": self.mode,
+            "started_at": self.started_at,
+            "duration": round(self.duration, 3),
+            "budget": self.budget,
+            "request_timeout": self.request_timeout,
+            "requests": self.requests,
+            "exit_code": self.exit_code,
+            "stopped": self.stopped.to_dict() if self.stopped else None,
+            "results": [r.to_dict() for r in self.results],
+            "summary": self.summary,
+        }

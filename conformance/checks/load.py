@@ -1,0 +1,147 @@
+"""Checks that load the target: they run after every other check, then a liveness probe.
+
+A serial server busy with a 5.9 MB body, or still generating for a client that left, would
+otherwise answer every later request late, and the verdicts after that point would be about
+the kit's own stress rather than about the container.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Final
+
+from .._context import CheckContext
+from .._exchange import Exchange
+from .._registry import CheckSkipped, check
+from ._prompts import LONG_PROMPT, user
+from .container import PING_TIMEOUT, ping_ok
+
+BUSY_PINGS: Final = 10
+LARGE_BODY_BYTES: Final = 5_900_000  # just under InvokeEndpoint's 6,291,456-byte cap
+OVER_CONTEXT_WORDS: Final = 300_000  # beyond any context window in use today
+
+
+@check("container.ping_busy", "MUST", modes="direct", requests=BUSY_PINGS + 1, stage="load")
+def ping_while_generating(ctx: CheckContext) -> str:
+    """GET /ping still returns 200 within 2 s while a generation is running.
+
+    Why: SageMaker keeps health-checking while the container serves traffic; a server that
+    handles one request at a time misses those pings and is marked unhealthy mid-generation.
+
+    Fix: answer /ping from a handler that does not share the generation's worker or lock
+    (an async server, or a separate thread), so it answers even during a long generation.
+    """
+    body = ctx.body(messages=user(LONG_PROMPT), max_completion_tokens=256)
+    holder: list[Exchange] = []
+    stopped: list[BaseException] = []
+
+    def generate() -> None:
+        try:
+            holder.append(ctx.stream(body, cache=False))
+        except BaseException as exc:  # RunStopped: re-raised in the runner's thread below
+            stopped.append(exc)
+
+    worker = threading.Thread(target=generate, daemon=True)
+    worker.start()
+    pings: list[Exchange] = []
+    while worker.is_alive() and len(pings) < BUSY_PINGS:
+        pings.append(ctx.get("/ping", timeout=PING_TIMEOUT))
+        time.sleep(0.01)
+    worker.join()
+    if stopped:
+        raise stopped[0]
+    for ping in pings:
+        ping_ok(ping, "during a generation")
+    gen = holder[0]
+    if gen.status != 200 or not gen.chunks:
+        return f"the long generation failed ({gen.describe()}); {len(pings)} pings answered 200"
+    first, last = gen.started + gen.chunks[0][0], gen.started + gen.chunks[-1][0]
+    overlapping = sum(1 for p in pings if first <= p.started + p.elapsed <= last)
+    if not overlapping:
+        held = sum(1 for p in pings if p.started < last < p.started + p.elapsed)
+        why = (
+            f"{held} ping(s) sent during it were answered only after it ended (a serial "
+            "server?), within 2 s"
+            if held
+            else f"{len(pings)} ping(s) answered 200, none during it"
+        )
+        raise CheckSkipped(
+            f"inconclusive: the generation took {(last - first) * 1000:.0f} ms, too short to "
+            f"ping during it; {why}"
+        )
+    return f"{overlapping} pings during a generation answered 200"
+
+
+@check("container.large_body", "SHOULD", modes=("direct", "mock"), stage="load")
+def large_body_not_refused(ctx: CheckContext) -> str:
+    """A 5.9 MB body is not refused at the transport (413 or a reset); a 400 is fine.
+
+    Why: SageMaker accepts request bodies up to 6,291,456 bytes; long conversations and
+    images as base64 get near that, and a smaller server limit breaks them with a 413.
+
+    Fix: raise the server's body limit to at least 6 MB (uvicorn has none; nginx needs
+    `client_max_body_size 6m`); a too-long prompt may still be refused with a 400.
+    """
+    filler = "lorem " * (LARGE_BODY_BYTES // 6)
+    ex = ctx.chat(ctx.body(messages=user(filler)))
+    if ex.status is None:
+        raise ex.failure(
+            f"a {LARGE_BODY_BYTES / 1e6:.1f} MB body got no answer "
+            f"({ex.transport_error}); SageMaker allows 6 MB bodies (raise --request-timeout "
+            "if the container is only slow to refuse it)"
+        )
+    if ex.status == 413 or ex.status >= 500:
+        raise ex.failure(
+            f"a {LARGE_BODY_BYTES / 1e6:.1f} MB body got {ex.describe()}; "
+            "raise the server's body limit to at least 6 MB"
+        )
+    return f"a {LARGE_BODY_BYTES / 1e6:.1f} MB body got {ex.describe()}"
+
+
+@check("errors.context_overflow", "MUST", stage="load")
+def context_overflow_is_4xx(ctx: CheckContext) -> str:
+    """A prompt longer than the context window gets a 4xx, never a 5xx.
+
+    Why: the prompt is the client's mistake, and the OpenAI SDK retries every 5xx twice,
+    so a 5xx triples the load of the largest requests there are.
+
+    Fix: check the prompt's token count against the context window before scheduling it, and
+    refuse it with a 400 OpenAI error (vLLM answers 400 `context_length_exceeded`).
+    """
+    ex = ctx.chat(ctx.body(messages=user("word " * OVER_CONTEXT_WORDS)))
+    if ex.status is None:
+        raise ex.failure(
+            f"a prompt over the context window got no answer ({ex.transport_error}); refuse "
+            "it before tokenizing it all (raise --request-timeout if the container is only slow)"
+        )
+    if ex.status >= 500:
+        raise ex.failure(
+            f"a prompt over the context window got {ex.describe()}; refuse it with a 4xx, "
+            "or every SDK retries it (3x the load)"
+        )
+    if ex.status < 400:
+        return f"a {OVER_CONTEXT_WORDS:,}-word prompt was accepted ({ex.describe()})"
+    return f"a {OVER_CONTEXT_WORDS:,}-word prompt got {ex.describe()}"
+
+
+@check("container.alive_after_load", "SHOULD", stage="probe")
+def alive_after_load(ctx: CheckContext) -> str:
+    """After the load checks, the target still answers a minimal request.
+
+    Why: a container that a large body or an abandoned long generation leaves hung or busy
+    stops serving everyone; SageMaker only notices when /ping starts failing.
+
+    Fix: bound the work one request can cause (body size, prompt length, generation that
+    stops when the client disconnects) and keep serving other requests meanwhile.
+    """
+    ex = ctx.alive()
+    if ex.cut is not None:
+        ctx.expect_baseline(stream=False)  # blocked when it was so before the load, too
+    if ex.status is None:
+        raise ex.failure(
+            f"after the load checks the target stopped answering ({ex.transport_error})"
+        )
+    if ex.cut is not None or ex.status >= 500:
+        raise ex.failure(f"after the load checks a minimal request got {ex.describe()}")
+    return f"still answering: {ex.describe()}"

@@ -1,4 +1,4 @@
-"""Mint SageMaker bearer tokens with botocore, byte-identical to sagemaker-core's generator.
+"""Mint SageMaker bearer tokens, byte-identical to sagemaker-core's generator.
 
 A token is ``sagemaker-api-key-`` + base64 of a SigV4 pre-signed URL for the
 ``CallWithBearerToken`` action, with ``&Version=1`` appended. Signing is local: no network.
@@ -8,13 +8,12 @@ This module must not import litellm: the conformance kit mints through it.
 from __future__ import annotations
 
 import base64
-import logging
-import threading
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Final, Protocol
 
 from ._credentials import load_default_credentials, resolve_region
 from ._exceptions import ConfigurationError, CredentialsError
+from ._sigv4 import presign_post
 
 if TYPE_CHECKING:
     from botocore.credentials import ReadOnlyCredentials
@@ -22,29 +21,11 @@ if TYPE_CHECKING:
 # The presigned request always names the global host, whatever the region's partition:
 # sagemaker-core does the same, and the service validates the region from the credential scope.
 TOKEN_HOST: Final = "sagemaker.amazonaws.com"
-TOKEN_URL: Final = f"https://{TOKEN_HOST}/"
 TOKEN_SERVICE: Final = "sagemaker"
 TOKEN_ACTION: Final = "CallWithBearerToken"
 TOKEN_PREFIX: Final = "sagemaker-api-key-"
 TOKEN_VERSION: Final = "&Version=1"
 MAX_TOKEN_SECONDS: Final = 43200  # the service caps tokens at 12 hours
-
-_signing = threading.local()
-
-
-class _SigningLogFilter(logging.Filter):
-    """Drop botocore.auth's debug records while we sign: they contain the signature.
-
-    botocore logs the canonical request (with any session token) and the final signature at
-    DEBUG. For a presigned URL those *are* the bearer secret, so they must never reach a log,
-    even when a user turns every logger to DEBUG. Other botocore signing is left alone.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not getattr(_signing, "active", False)
-
-
-logging.getLogger("botocore.auth").addFilter(_SigningLogFilter())
 
 
 class SupportsFrozenCredentials(Protocol):
@@ -53,26 +34,26 @@ class SupportsFrozenCredentials(Protocol):
     def get_frozen_credentials(self) -> ReadOnlyCredentials: ...
 
 
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 def mint_token(credentials: ReadOnlyCredentials, region: str, expires: int) -> str:
     """Pure core: sign a ``CallWithBearerToken`` presigned URL and encode it as a token."""
-    # Imported here, not at module level: botocore costs ~130 ms to import and LiteLLM does
-    # not load it, so importing the plugin stays cheap until the first token is minted.
-    from botocore.auth import SigV4QueryAuth
-    from botocore.awsrequest import AWSRequest
-
-    request = AWSRequest(
-        method="POST",
-        url=TOKEN_URL,
-        headers={"host": TOKEN_HOST},
+    presigned = presign_post(
+        host=TOKEN_HOST,
+        service=TOKEN_SERVICE,
+        region=region,
         params={"Action": TOKEN_ACTION},
+        access_key=credentials.access_key,
+        secret_key=credentials.secret_key,
+        session_token=credentials.token,
+        expires=expires,
+        now=_utcnow(),
     )
-    _signing.active = True
-    try:
-        SigV4QueryAuth(credentials, TOKEN_SERVICE, region, expires=expires).add_auth(request)
-    finally:
-        _signing.active = False
-    presigned = request.url.replace("https://", "") + TOKEN_VERSION
-    return TOKEN_PREFIX + base64.b64encode(presigned.encode("utf-8")).decode("ascii")
+    return TOKEN_PREFIX + base64.b64encode((presigned + TOKEN_VERSION).encode("utf-8")).decode(
+        "ascii"
+    )
 
 
 def expiry_seconds(expiry: timedelta) -> int:

@@ -19,6 +19,7 @@ import botocore.auth
 import pytest
 from botocore.credentials import Credentials, ReadOnlyCredentials
 
+from litellm_sagemaker_openai import _token
 from litellm_sagemaker_openai._token import (
     TOKEN_ACTION,
     TOKEN_HOST,
@@ -55,13 +56,16 @@ def _frozen(case: dict[str, Any]) -> datetime:
 
 
 def _freeze_clock(monkeypatch: pytest.MonkeyPatch, case: dict[str, Any]) -> None:
-    # The generator froze exactly this global: SigV4Auth.add_auth reads the time through it.
+    # The generator froze botocore's clock (SigV4Auth.add_auth reads the time through
+    # get_current_datetime); our signer reads it through _token._utcnow. Both are frozen, so
+    # the test also holds if the minter ever goes back to botocore.
     frozen = _frozen(case)
 
     def fake_now(remove_tzinfo: bool = True) -> datetime:
         return frozen if remove_tzinfo else frozen.replace(tzinfo=timezone.utc)
 
     monkeypatch.setattr(botocore.auth, "get_current_datetime", fake_now)
+    monkeypatch.setattr(_token, "_utcnow", lambda: frozen.replace(tzinfo=timezone.utc))
 
 
 def _decode(token: str) -> str:

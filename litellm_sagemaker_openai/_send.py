@@ -27,7 +27,7 @@ TOKENS: Final = TokenCache()  # process-wide: 1,000 calls with the same credenti
 def _request(call: Call, token: str, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
     headers = {**call.headers, "Authorization": f"Bearer {token}"}
     return client.build_request(
-        "POST", call.url, json=call.body, headers=headers, timeout=call.timeout
+        "POST", call.url, content=call.content, headers=headers, timeout=call.timeout
     )
 
 

@@ -7,13 +7,16 @@ fall back, for streams as well as for plain calls.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Final
 
 import httpx
 from litellm.types.utils import ModelResponse
 
+from ._answer import completion_response
 from ._clients import async_client, sync_client
 from ._errors import SageMakerStreamError, build_error, error_for_status, error_for_transport
+from ._exceptions import StreamError
 from ._request import Call
 from ._tokens import TokenCache
 
@@ -62,8 +65,8 @@ def read_bounded(call: Call, response: httpx.Response) -> bytes:
             body += chunk
             if len(body) > MAX_BODY_BYTES:
                 raise _too_big(call)
-    except httpx.TransportError as exc:
-        raise error_for_transport(exc, model=call.model, url=call.url) from None
+    except httpx.RequestError as exc:  # transport failures, and DecodingError (bad gzip)
+        raise error_for_transport(exc, model=call.model, url=call.url, response=response) from None
     finally:
         response.close()
     return bytes(body)
@@ -77,8 +80,8 @@ async def aread_bounded(call: Call, response: httpx.Response) -> bytes:
             body += chunk
             if len(body) > MAX_BODY_BYTES:
                 raise _too_big(call)
-    except httpx.TransportError as exc:
-        raise error_for_transport(exc, model=call.model, url=call.url) from None
+    except httpx.RequestError as exc:  # transport failures, and DecodingError (bad gzip)
+        raise error_for_transport(exc, model=call.model, url=call.url, response=response) from None
     finally:
         await response.aclose()
     return bytes(body)
@@ -112,7 +115,7 @@ def open_sync(call: Call) -> httpx.Response:
             response = client.send(_request(call, token, client), stream=True)
         except httpx.TransportError as exc:
             raise error_for_transport(exc, model=call.model, url=call.url) from None
-        if response.status_code < 400:
+        if response.status_code < 300:  # 3xx: not followed, an error
             return response
         body = read_bounded(call, response)
         if not _retry_auth(call, response, token, attempt):
@@ -129,7 +132,7 @@ async def open_async(call: Call) -> httpx.Response:
             response = await client.send(_request(call, token, client), stream=True)
         except httpx.TransportError as exc:
             raise error_for_transport(exc, model=call.model, url=call.url) from None
-        if response.status_code < 400:
+        if response.status_code < 300:  # 3xx: not followed, an error
             return response
         body = await aread_bounded(call, response)
         if not _retry_auth(call, response, token, attempt):
@@ -139,27 +142,20 @@ async def open_async(call: Call) -> httpx.Response:
 
 def parse_completion(call: Call, response: httpx.Response, body: bytes) -> ModelResponse:
     """A non-stream body -> ModelResponse, keeping every field the container sent."""
-    import json
-
     try:
         data = json.loads(body)
     except ValueError:
         data = None
-    if not isinstance(data, dict) or "choices" not in data:
+    try:
+        return completion_response(data)
+    except StreamError as exc:
         kind = response.headers.get("content-type", "no content type")
         raise build_error(
             SageMakerStreamError,
-            f"the container answered a non-stream request with {kind} that is not a chat "
-            f"completion: {body[:120]!r}",
+            f"{exc} (a {kind} answer to a non-stream request: {body[:120]!r})",
             model=call.model,
             status=502,
-        )
-    for choice in data["choices"]:
-        message = choice.get("message") or {}
-        # vLLM >= 0.16 names it "reasoning"; LiteLLM only maps that for deltas, not messages.
-        if "reasoning" in message and "reasoning_content" not in message:
-            message["reasoning_content"] = message.pop("reasoning")
-    return ModelResponse(**data)
+        ) from None
 
 
 def complete_sync(call: Call) -> ModelResponse:

@@ -34,7 +34,9 @@ def _expect(value: object, types: tuple[type, ...], what: str) -> None:
 
 def _check_usage(usage: object) -> None:
     _expect(usage, (dict,), "'usage'")
-    for name in _USAGE_COUNTS if isinstance(usage, dict) else ():
+    if not isinstance(usage, dict):
+        return
+    for name in _USAGE_COUNTS:
         count = usage.get(name)
         if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
             raise StreamError(f"the container sent usage.{name} as {_kind(count)}: {_FIX}")

@@ -17,13 +17,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from ._exceptions import ConfigurationError, CredentialsError
-from ._redact import register_secret
+from ._redact import install_library_filter, register_secret
 
 if TYPE_CHECKING:
     from botocore.credentials import Credentials
 
 # botocore is imported inside the functions that need it: it costs ~130 ms to import, LiteLLM
 # does not load it, and it is only needed once credentials are first loaded.
+# Whoever loads credentials through here (the plugin, generate_token, the conformance kit) gets
+# botocore's DEBUG records of STS exchanges masked.
+install_library_filter()
 
 REGION_ENV_VARS: Final = ("AWS_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION")
 # Every AWS region id is lowercase ASCII words and a number: us-east-1, us-gov-west-1,
@@ -206,7 +209,8 @@ def load_credentials(spec: CredentialSpec, region: str) -> Credentials:
             # A path (as in AWS_WEB_IDENTITY_TOKEN_FILE) is re-read on every refresh.
             if os.path.isfile(value):
                 with open(value, encoding="utf-8") as handle:
-                    return handle.read().strip()
+                    value = handle.read().strip()
+            register_secret(value)  # a file's token was never seen as a parameter
             return value
 
         fetcher: Any = AssumeRoleWithWebIdentityCredentialFetcher(
@@ -216,6 +220,7 @@ def load_credentials(spec: CredentialSpec, region: str) -> Credentials:
     else:
         if spec.aws_external_id:
             extra["ExternalId"] = _deref(spec.aws_external_id)
+            register_secret(extra["ExternalId"])
         fetcher = AssumeRoleCredentialFetcher(
             _client_creator(spec, region), _base_credentials(spec), role_arn, extra_args=extra
         )

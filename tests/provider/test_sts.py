@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import threading
 import time
@@ -129,6 +130,33 @@ def test_web_identity_token_from_environment_reference(
         litellm.completion(model="sagemaker_openai/ep", messages=MESSAGES, aws_region_name="us-east-1",
                            aws_role_name=ROLE, aws_web_identity_token="os.environ/MY_OIDC_TOKEN", aws_sts_endpoint=sts)  # fmt: skip
     assert FakeSTS.calls[0]["WebIdentityToken"] == "eyJ-from-env-EXAMPLE"
+
+
+def test_role_assumption_at_debug_level_logs_no_sts_secret(
+    sts: str, tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # botocore logs the STS request (web identity token, external id) and its response (the
+    # temporary secret key and session token) at DEBUG, before the plugin ever sees them.
+    caplog.set_level(logging.DEBUG)  # the root logger: botocore's records reach it
+    token_file = tmp_path / "token"
+    token_file.write_text("eyJ-web-identity-EXAMPLE-0123456789\n")
+    base = {"model": "sagemaker_openai/ep", "messages": MESSAGES, "aws_region_name": "us-east-1",
+            "aws_role_name": ROLE, "aws_sts_endpoint": sts}  # fmt: skip
+    with respx.mock() as mock:
+        mock.post(EP_URL).respond(200, json=completion_json())
+        litellm.completion(**base, aws_access_key_id="AKIABASEKEYEXAMPLE01",
+                           aws_secret_access_key="base-secret-EXAMPLE-0123456789",
+                           aws_external_id="ext-id-EXAMPLE-0123456789")  # fmt: skip
+        litellm.completion(**base, aws_web_identity_token=str(token_file))
+    texts = [record.getMessage() for record in caplog.records] + [caplog.text]
+    # botocore really logged both exchanges, bodies included.
+    assert any("AssumeRoleWithWebIdentity" in text for text in texts)
+    assert any("<AccessKeyId>ASIASTSROLEEXAMPLE01</AccessKeyId>" in text for text in texts)
+    for secret in ("sts-secret-key-EXAMPLE", "sts-session-token-EXAMPLE",
+                   "eyJ-web-identity-EXAMPLE-0123456789", "ext-id-EXAMPLE-0123456789",
+                   "base-secret-EXAMPLE-0123456789"):  # fmt: skip
+        leaked = [text[:200] for text in texts if secret in text]
+        assert not leaked, (secret, leaked)
 
 
 def test_forked_child_gets_fresh_client_pools() -> None:

@@ -18,6 +18,7 @@ from ._clients import async_client, sync_client
 from ._errors import SageMakerStreamError, build_error, error_for_status, error_for_transport
 from ._exceptions import StreamError
 from ._request import Call
+from ._routing import PROVIDER
 from ._tokens import TokenCache
 
 AUTH_RETRY_STATUSES: Final = frozenset({401, 403})
@@ -147,7 +148,7 @@ def parse_completion(call: Call, response: httpx.Response, body: bytes) -> Model
     except ValueError:
         data = None
     try:
-        return completion_response(data)
+        result = completion_response(data)
     except StreamError as exc:
         kind = response.headers.get("content-type", "no content type")
         raise build_error(
@@ -156,6 +157,12 @@ def parse_completion(call: Call, response: httpx.Response, body: bytes) -> Model
             model=call.model,
             status=502,
         ) from None
+    # ``model`` names what was called, as LiteLLM's bedrock and sagemaker providers and its own
+    # stream builder do: the deployment, priced as sagemaker_openai/<model>. The container's name
+    # for itself (often just "default" or a local path) is kept beside it.
+    result._hidden_params.update(custom_llm_provider=PROVIDER, container_model=result.model)
+    result.model = call.name
+    return result
 
 
 def complete_sync(call: Call) -> ModelResponse:

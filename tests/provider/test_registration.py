@@ -63,9 +63,7 @@ def test_register_stays_idempotent_after_the_automatic_registration() -> None:
     litellm_sagemaker_openai.register()
     litellm_sagemaker_openai.register()
     entries = [e for e in litellm.custom_provider_map if e["provider"] == "sagemaker_openai"]
-    assert entries == [
-        {"provider": "sagemaker_openai", "custom_handler": litellm_sagemaker_openai.handler}
-    ]
+    assert len(entries) == 1 and entries[0]["custom_handler"] is litellm_sagemaker_openai.handler
 
 
 def test_a_failed_automatic_registration_warns_and_never_breaks_the_import(

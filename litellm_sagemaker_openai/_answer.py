@@ -68,7 +68,10 @@ def _built(factory: Any, data: dict[str, Any], what: str) -> Any:
 def completion_response(data: object) -> ModelResponse:
     """A non-stream answer (parsed JSON) as a ModelResponse, or StreamError."""
     if not isinstance(data, dict) or "choices" not in data:
-        raise StreamError(f"the container's answer is not a chat completion: {_FIX}")
+        raise StreamError(
+            "the container's answer is not a chat completion (a JSON object with 'choices'); "
+            "check what the container's /v1/chat/completions returns"
+        )
     _check_choices(data, "message")
     for choice in data["choices"]:
         message = choice.get("message") or {}

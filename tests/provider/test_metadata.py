@@ -136,7 +136,7 @@ def test_per_call_pricing_is_on_the_response() -> None:
 
 def test_completion_cost_without_pricing_names_the_key_to_register() -> None:
     response = _complete("sagemaker_openai/unpriced-ep")
-    with pytest.raises(Exception) as info:
+    with pytest.raises(litellm.exceptions.ModelNotMappedError) as info:
         litellm.completion_cost(completion_response=response)
     message = str(info.value)
     # It names this deployment under its provider, not the container's model name.

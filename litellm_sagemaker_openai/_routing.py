@@ -21,8 +21,8 @@ NAME_RE: Final = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 NAME_MAX: Final = 63  # the pattern counts alphanumerics only; the API also caps the length
 ROUTE_SUFFIX: Final = "openai/v1/chat/completions"
 API_BASE_EXAMPLE: Final = "https://runtime.sagemaker.us-east-1.amazonaws.com"
-# The authority part of a URL that carries userinfo: scheme://<anything but / ? #>@
-_USERINFO_RE: Final = re.compile(r"(//)[^/?#]*@")
+# A URL whose authority carries userinfo: scheme://<anything but / ? #>@
+_USERINFO_RE: Final = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,14 @@ entries = [e for e in litellm.custom_provider_map if e["provider"] == "sagemaker
 assert len(entries) == 1, entries
 print("ok")
 """
+# Each order imports LiteLLM at a different point: before the package, after it, from inside
+# register(), and from inside a module the handler needs (where registering at once would
+# import that module again, half-built).
 ORDERS = {
     "litellm first": "import litellm\nimport litellm_sagemaker_openai\n",
     "plugin first": "from litellm_sagemaker_openai import generate_token\nfrom litellm import completion\nimport litellm\n",
+    "register() before litellm": "import litellm_sagemaker_openai as p\np.register()\nimport litellm\n",
+    "a handler module first": "from litellm_sagemaker_openai._send import TOKENS\nimport litellm\n",
 }  # fmt: skip
 
 
@@ -42,6 +47,7 @@ def test_importing_the_package_is_enough(order: str) -> None:
         timeout=120,
     )
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
+    assert "could not register" not in result.stderr, result.stderr[-2000:]
 
 
 def test_register_stays_idempotent_after_the_automatic_registration() -> None:

@@ -23,6 +23,8 @@ with respx.mock() as mock:
 assert reply.choices[0].message.content == "registered", reply
 entries = [e for e in litellm.custom_provider_map if e["provider"] == "sagemaker_openai"]
 assert len(entries) == 1, entries
+import sys
+assert not [f for f in sys.meta_path if type(f).__name__ == "_Registrar"], "the hook stayed"
 print("ok")
 """
 # Each order imports LiteLLM at a different point: before the package, after it, from inside

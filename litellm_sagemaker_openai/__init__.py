@@ -2,12 +2,16 @@
 
 ``generate_token``, ``parse_model`` and the exceptions import without litellm (the
 conformance kit relies on that); ``register`` and ``handler`` load litellm on first use.
+Importing the package registers the provider with LiteLLM as soon as LiteLLM is imported too
+(before or after this package), so ``register()`` is only needed after something replaced
+``litellm.custom_provider_map``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._autoregister import register_on_import
 from ._exceptions import ConfigurationError, CredentialsError, SageMakerOpenAIError, StreamError
 from ._routing import ModelRef, parse_model
 from ._token import generate_token
@@ -43,3 +47,6 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+register_on_import()

@@ -17,13 +17,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from ._exceptions import ConfigurationError, CredentialsError
-from ._redact import register_secret
+from ._redact import install_library_filter, redact, register_secret
 
 if TYPE_CHECKING:
-    from botocore.credentials import Credentials
+    from botocore.credentials import Credentials, ReadOnlyCredentials
 
 # botocore is imported inside the functions that need it: it costs ~130 ms to import, LiteLLM
 # does not load it, and it is only needed once credentials are first loaded.
+# Whoever loads credentials through here (the plugin, generate_token, the conformance kit) gets
+# botocore's DEBUG records of STS exchanges masked.
+install_library_filter()
 
 REGION_ENV_VARS: Final = ("AWS_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION")
 # Every AWS region id is lowercase ASCII words and a number: us-east-1, us-gov-west-1,
@@ -148,10 +151,7 @@ def _base_credentials(spec: CredentialSpec) -> Credentials:
     try:
         creds = load_default_credentials(spec.aws_profile_name)
     except Exception as exc:  # botocore raises ProfileNotFound and friends
-        raise CredentialsError(
-            f"could not load AWS credentials ({type(exc).__name__}); check aws_profile_name "
-            "and your AWS config files"
-        ) from None
+        raise _load_failure(exc) from None
     if creds is None:
         raise CredentialsError(
             "no AWS credentials found for sagemaker_openai; set AWS_ACCESS_KEY_ID and "
@@ -206,7 +206,8 @@ def load_credentials(spec: CredentialSpec, region: str) -> Credentials:
             # A path (as in AWS_WEB_IDENTITY_TOKEN_FILE) is re-read on every refresh.
             if os.path.isfile(value):
                 with open(value, encoding="utf-8") as handle:
-                    return handle.read().strip()
+                    value = handle.read().strip()
+            register_secret(value)  # a file's token was never seen as a parameter
             return value
 
         fetcher: Any = AssumeRoleWithWebIdentityCredentialFetcher(
@@ -216,11 +217,42 @@ def load_credentials(spec: CredentialSpec, region: str) -> Credentials:
     else:
         if spec.aws_external_id:
             extra["ExternalId"] = _deref(spec.aws_external_id)
+            register_secret(extra["ExternalId"])
         fetcher = AssumeRoleCredentialFetcher(
             _client_creator(spec, region), _base_credentials(spec), role_arn, extra_args=extra
         )
         method = "assume-role"
     return DeferredRefreshableCredentials(refresh_using=fetcher.fetch_credentials, method=method)
+
+
+def _load_failure(exc: Exception) -> CredentialsError:
+    if type(exc).__name__ == "NoRegionError":
+        hint = (
+            "botocore needs a region to call STS for this role: add 'region = us-east-1' (your "
+            "region) to the AWS profile, or set AWS_REGION or AWS_DEFAULT_REGION"
+        )
+    else:
+        hint = (
+            "check aws_profile_name, aws_role_name and your AWS config files, and that the "
+            "caller may sts:AssumeRole the role"
+        )
+    return CredentialsError(
+        f"could not load AWS credentials ({type(exc).__name__}: {redact(str(exc))}); {hint}"
+    )
+
+
+def freeze(credentials: Credentials) -> ReadOnlyCredentials:
+    """One coherent (key, secret, token) snapshot, as CredentialsError if it cannot be had.
+
+    Role credentials are fetched lazily: botocore assumes the role (first time, or on refresh)
+    right here, so STS refusals, a missing region or an unreachable STS surface here too.
+    """
+    try:
+        return credentials.get_frozen_credentials()
+    except (CredentialsError, ConfigurationError):
+        raise
+    except Exception as exc:  # botocore: NoRegionError, ClientError, EndpointConnectionError...
+        raise _load_failure(exc) from None
 
 
 def credential_expiry(credentials: Credentials) -> datetime | None:

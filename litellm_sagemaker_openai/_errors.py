@@ -1,10 +1,12 @@
 """Map what the route returns to LiteLLM's exception classes, in one table.
 
+* 3xx (never followed)          -> BadGatewayError naming the Location
 * HTTP status (after unwrapping SageMaker's 424 ModelError to the container's own status)
   -> ``STATUS_ERRORS``; then two message-based refinements:
   + context-length wording       -> ContextWindowExceededError
   + ThrottlingException          -> RateLimitError (AWS sends it with 400 too)
 * httpx transport failures     -> Timeout / APIConnectionError  (``TRANSPORT_ERRORS``)
+* a body that cannot be decoded -> BadGatewayError (the container's fault, not the network's)
 * our own configuration errors -> BadRequestError that is also a ConfigurationError
 
 Every exception is built with keyword arguments: LiteLLM's classes disagree on the order.
@@ -116,6 +118,11 @@ def error_for_status(
     response: httpx.Response | None = None,
 ) -> Exception:
     """Build the LiteLLM exception for an error response from the route or container."""
+    model = f"{PROVIDER}/{ref.endpoint}" + (
+        f"/{ref.inference_component}" if ref.inference_component else ""
+    )
+    if 300 <= status < 400:
+        return _redirect_error(status, model=model, ref=ref, response=response)
     fields = _body_fields(body)
     if status == 424:
         status, fields = _unwrap_424(fields)
@@ -135,9 +142,6 @@ def error_for_status(
     )
     if response is not None and response.headers.get("x-amzn-errortype"):
         kind += " " + response.headers["x-amzn-errortype"]
-    model = f"{PROVIDER}/{ref.endpoint}" + (
-        f"/{ref.inference_component}" if ref.inference_component else ""
-    )
     if status == 401:
         text += (
             f" (SageMaker refused the bearer token for region {region}; check the machine clock "
@@ -156,6 +160,19 @@ def error_for_status(
             BadRequestError if 400 <= status < 500 else InternalServerError
         )
     return build_error(cls, text, model=model, status=status, response=response)
+
+
+def _redirect_error(
+    status: int, *, model: str, ref: ModelRef, response: httpx.Response | None
+) -> Exception:
+    location = response.headers.get("location") if response is not None else None
+    message = (
+        f"the route answered {status}, a redirect to {redact(location or '(no Location header)')}"
+        f", for {ref.describe()}; redirects are not followed, so the bearer token never goes to "
+        "another host: set api_base to the URL that answers (e.g. the https:// form of a VPC "
+        "endpoint), or leave api_base out to use the regional runtime host"
+    )
+    return build_error(BadGatewayError, message, model=model, status=502, response=response)
 
 
 def build_error(
@@ -182,8 +199,23 @@ def build_error(
     return factory(**common, response=response)  # type: ignore[no-any-return]
 
 
-def error_for_transport(exc: Exception, *, model: str, url: str) -> Exception:
-    """Map an httpx transport failure; the URL carries no secret, the token is a header."""
+def error_for_transport(
+    exc: Exception, *, model: str, url: str, response: httpx.Response | None = None
+) -> Exception:
+    """Map an httpx failure; the URL carries no secret, the token is a header.
+
+    A body that cannot be decoded (``Content-Encoding: gzip`` over bytes that are not gzip) is
+    the container's fault, not the network's: BadGatewayError, which the Router does not treat
+    as a connection problem.
+    """
+    if isinstance(exc, httpx.DecodingError):
+        encoding = response.headers.get("content-encoding") if response is not None else None
+        message = (
+            f"the container's answer could not be decoded (Content-Encoding: {encoding or '?'}): "
+            f"{redact(str(exc))}; the container sent a body that does not match its "
+            "Content-Encoding header"
+        )
+        return build_error(SageMakerStreamError, message, model=model, status=502)
     for source, target in TRANSPORT_ERRORS:
         if isinstance(exc, source):
             what = "timed out" if target is Timeout else "failed"

@@ -17,6 +17,15 @@ MASK: Final = "***"
 _MAX_SECRETS: Final = 256  # tokens rotate; old ones age out instead of growing forever
 _MIN_SECRET_LEN: Final = 8  # never register short strings that would mask ordinary words
 LITELLM_LOGGERS: Final = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm_sagemaker_openai")
+# Libraries below the plugin that print secrets at DEBUG: botocore logs each STS request (web
+# identity token, external id) and response body (temporary secret key, session token); httpcore
+# and urllib3 log what they send or refuse. A filter only sees records made by its own logger,
+# so each module's logger gets one.
+LIBRARY_LOGGERS: Final = (
+    "botocore.endpoint", "botocore.parsers", "botocore.hooks", "botocore.awsrequest",
+    "botocore.httpsession", "botocore.retryhandler", "botocore.credentials", "botocore.utils",
+    "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpx", "urllib3.connectionpool",
+)  # fmt: skip
 
 # Patterns catch secrets we were never told about: LiteLLM logs the call's optional_params
 # (which carry aws_* for providers named "sagemaker*") before any provider code runs.
@@ -25,11 +34,17 @@ _PATTERNS: Final = (
     (
         re.compile(
             r"((?:aws_secret_access_key|aws_session_token|aws_web_identity_token|"
-            r"aws_external_id|api_key|X-Amz-Security-Token|X-Amz-Signature)"
+            r"aws_external_id|api_key|X-Amz-Security-Token|X-Amz-Signature|"
+            r"SecretAccessKey|SessionToken|WebIdentityToken|ExternalId)"
             r"['\"]?\s*[:=]\s*['\"]?)([^'\"\s,}&]+)",
             re.IGNORECASE,
         ),
         r"\1" + MASK,
+    ),
+    # STS answers in XML: <SecretAccessKey>...</SecretAccessKey>, <SessionToken>...
+    (
+        re.compile(r"(<(SecretAccessKey|SessionToken|WebIdentityToken|ExternalId)>)[^<]*(</\2>)"),
+        r"\1" + MASK + r"\3",
     ),
 )
 
@@ -86,10 +101,24 @@ class MisleadingWarningFilter(logging.Filter):
         return not ("resolves to provider" in message and "sagemaker_openai" in record.getMessage())
 
 
+def _add_filter(name: str, kind: type[logging.Filter]) -> None:
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, kind) for f in logger.filters):
+        logger.addFilter(kind())
+
+
+def install_library_filter() -> None:
+    """Attach the redacting filter to botocore's, httpcore's and urllib3's loggers (idempotent).
+
+    A filter costs nothing while its logger is below DEBUG: logging checks the level first.
+    """
+    for name in LIBRARY_LOGGERS:
+        _add_filter(name, RedactingFilter)
+
+
 def install_log_filter() -> None:
-    """Attach the filters to LiteLLM's loggers once (idempotent)."""
+    """Attach the filters to LiteLLM's loggers, and the library ones, once (idempotent)."""
     for name in LITELLM_LOGGERS:
-        logger = logging.getLogger(name)
         for kind in (RedactingFilter, MisleadingWarningFilter):
-            if not any(isinstance(f, kind) for f in logger.filters):
-                logger.addFilter(kind())
+            _add_filter(name, kind)
+    install_library_filter()

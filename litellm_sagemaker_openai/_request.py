@@ -13,10 +13,9 @@ from typing import Any, Final
 import httpx
 
 from ._credentials import CredentialSpec, resolve_region
-from ._exceptions import ConfigurationError
 from ._redact import register_secret
 from ._routing import PROVIDER, ModelRef, build_url, parse_model
-from ._token import TOKEN_PREFIX
+from ._validate import check_api_key, check_headers, check_timeout, encode_body
 
 # LiteLLM copies these into optional_params (aws_* because the provider name starts with
 # "sagemaker"; max_retries from the Router); none of them is an OpenAI parameter, and the
@@ -43,7 +42,6 @@ INTERNAL_KEYS: Final = frozenset(
     }
 )
 INTERNAL_PREFIXES: Final = ("aws_", "litellm_", "mock_")
-DEFAULT_TIMEOUT: Final = 600.0
 
 
 @dataclass(frozen=True)
@@ -54,11 +52,13 @@ class Call:
     region: str
     url: str
     body: dict[str, Any] = field(repr=False)
+    content: bytes = field(repr=False)  # ``body`` encoded once, as sent
     headers: dict[str, str]
     timeout: httpx.Timeout
     stream: bool
     spec: CredentialSpec | None = None  # None when the caller passed a pre-minted token
     static_token: str | None = field(default=None, repr=False)
+    name: str = ""  # the model as LiteLLM passed it (no provider prefix): what it is priced as
 
     @property
     def model(self) -> str:
@@ -93,13 +93,6 @@ def build_body(
     return body
 
 
-def _timeout(value: Any) -> httpx.Timeout:
-    if isinstance(value, httpx.Timeout):
-        return value
-    seconds = float(value) if value is not None else DEFAULT_TIMEOUT
-    return httpx.Timeout(seconds, connect=min(seconds, 30.0))
-
-
 def prepare(
     model: str,
     messages: list[Any],
@@ -117,15 +110,11 @@ def prepare(
     ref = parse_model(model, params.get("model_id"))
     spec = CredentialSpec.from_params(params)
     region = resolve_region(params.get("aws_region_name"), spec.aws_profile_name)
-    static_token = None
-    if api_key:
-        if not api_key.startswith(TOKEN_PREFIX):
-            raise ConfigurationError(
-                f"api_key for {PROVIDER} must be a pre-minted '{TOKEN_PREFIX}...' bearer token; "
-                "omit it to mint tokens from your AWS credentials"
-            )
-        static_token = api_key
-        register_secret(api_key)
+    static_token = check_api_key(api_key)
+    register_secret(static_token)
+    url = build_url(ref, region, api_base or os.environ.get("SAGEMAKER_OPENAI_API_BASE"))
+    call_timeout = check_timeout(timeout)
+    out_headers = check_headers(headers)
     container_model = params.get("container_model")
     body = build_body(
         messages,
@@ -133,18 +122,18 @@ def prepare(
         stream=stream,
         container_model="" if container_model is None else str(container_model),
     )
-    out_headers = {
-        k: v for k, v in (headers or {}).items() if k.lower() not in ("authorization", "host")
-    }
     out_headers["Accept"] = "text/event-stream" if stream else "application/json"
+    out_headers["Content-Type"] = "application/json"
     return Call(
         ref=ref,
         region=region,
-        url=build_url(ref, region, api_base or os.environ.get("SAGEMAKER_OPENAI_API_BASE")),
+        url=url,
         body=body,
+        content=encode_body(body),
         headers=out_headers,
-        timeout=_timeout(timeout),
+        timeout=call_timeout,
         stream=stream,
         spec=None if static_token else spec,
         static_token=static_token,
+        name=model.removeprefix(PROVIDER + "/"),
     )

@@ -20,6 +20,9 @@ PROVIDER: Final = "sagemaker_openai"
 NAME_RE: Final = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 NAME_MAX: Final = 63  # the pattern counts alphanumerics only; the API also caps the length
 ROUTE_SUFFIX: Final = "openai/v1/chat/completions"
+API_BASE_EXAMPLE: Final = "https://runtime.sagemaker.us-east-1.amazonaws.com"
+# A URL whose authority carries userinfo: scheme://<anything but / ? #>@
+_USERINFO_RE: Final = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
 
 
 @dataclass(frozen=True)
@@ -116,15 +119,70 @@ def runtime_base(region: str) -> str:
 def build_url(ref: ModelRef, region: str, api_base: str | None = None) -> str:
     """The full chat-completions URL; ``api_base`` replaces the host (VPC, FIPS or tests).
 
-    ``api_base`` may be a bare origin (``https://vpce-...``) or may already end in
-    ``/endpoints/...``-free path prefix; the route path is appended to it.
+    ``api_base`` may be a bare origin (``https://vpce-...``) or may carry a path prefix; the
+    route path is appended to it. It is checked first (:func:`check_api_base`).
     """
     if not api_base:
         return runtime_base(region) + ref.path
-    parts = urlsplit(api_base)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+    return check_api_base(api_base).rstrip("/") + ref.path
+
+
+def _shown(api_base: str) -> str:
+    # Error messages echo the URL to help, but never a password in it.
+    return repr(_USERINFO_RE.sub(r"\1***@", api_base))
+
+
+def _bad_base(api_base: str, problem: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"api_base {_shown(api_base)} {problem}; pass an http(s) URL like "
+        f"'{API_BASE_EXAMPLE}' (no credentials, query or fragment)"
+    )
+
+
+def check_api_base(api_base: object) -> str:
+    """Return ``api_base`` if it is a URL the route can be called at, else raise ConfigurationError.
+
+    Refused: non-strings; whitespace or control characters anywhere (``urlsplit`` silently
+    drops tabs and newlines, and httpx would send the rest); ``user:password@`` (httpx would turn
+    it into Basic auth in place of the bearer token); anything ``urlsplit`` cannot parse; a
+    missing or non-ASCII host; a port outside 1-65535; a query or fragment.
+    """
+    if not isinstance(api_base, str):
         raise ConfigurationError(
-            f"api_base {api_base!r} must be an http(s) URL like "
-            "'https://runtime.sagemaker.us-east-1.amazonaws.com' with no query or fragment"
+            f"api_base must be a string URL like '{API_BASE_EXAMPLE}', got "
+            f"{type(api_base).__name__}"
         )
-    return api_base.rstrip("/") + ref.path
+    for index, char in enumerate(api_base):
+        if char.isspace() or not char.isprintable():
+            raise _bad_base(
+                api_base, f"contains the whitespace or control character {char!r} at {index}"
+            )
+    if _USERINFO_RE.search(api_base):
+        raise _bad_base(
+            api_base,
+            "carries user:password@ credentials, which would replace the SageMaker bearer token "
+            "(the plugin authenticates with that token only); remove them",
+        )
+    try:
+        parts = urlsplit(api_base)
+        port = parts.port
+    except ValueError as exc:
+        if "port" in str(exc).lower():
+            raise _bad_base(api_base, "has an invalid port: ports are 1-65535") from None
+        raise _bad_base(api_base, f"is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise _bad_base(api_base, "is not an http(s) URL")
+    if parts.query or parts.fragment:
+        raise _bad_base(api_base, "has a query or fragment")
+    host = parts.hostname
+    if not host:
+        raise _bad_base(api_base, "has no host")
+    if port == 0:
+        raise _bad_base(api_base, "has an invalid port: ports are 1-65535")
+    if not host.isascii():
+        try:
+            hint = f"write the host in its IDNA form, {host.encode('idna').decode('ascii')!r}"
+        except UnicodeError:
+            hint = "use an ASCII host name"
+        raise _bad_base(api_base, f"has a non-ASCII host: {hint}")
+    return api_base

@@ -8,14 +8,18 @@ fall back, for streams as well as for plain calls.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Final
 
 import httpx
 from litellm.types.utils import ModelResponse
 
+from ._answer import completion_response
 from ._clients import async_client, sync_client
 from ._errors import SageMakerStreamError, build_error, error_for_status, error_for_transport
+from ._exceptions import StreamError
 from ._request import Call
+from ._routing import PROVIDER
 from ._tokens import TokenCache
 from ._transport import Exchange, Origin, exchange, origin_of
 
@@ -29,7 +33,7 @@ TOKENS: Final = TokenCache()  # process-wide: 1,000 calls with the same credenti
 def _request(call: Call, token: str, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
     headers = {**call.headers, "Authorization": f"Bearer {token}"}
     return client.build_request(
-        "POST", call.url, json=call.body, headers=headers, timeout=call.timeout
+        "POST", call.url, content=call.content, headers=headers, timeout=call.timeout
     )
 
 
@@ -58,8 +62,8 @@ def read_bounded(call: Call, response: httpx.Response) -> bytes:
             body += chunk
             if len(body) > MAX_BODY_BYTES:
                 raise _too_big(call)
-    except httpx.TransportError as exc:
-        raise error_for_transport(exc, model=call.model, url=call.url) from None
+    except httpx.RequestError as exc:  # transport failures, and DecodingError (bad gzip)
+        raise error_for_transport(exc, model=call.model, url=call.url, response=response) from None
     finally:
         response.close()
     return bytes(body)
@@ -73,8 +77,8 @@ async def aread_bounded(call: Call, response: httpx.Response) -> bytes:
             body += chunk
             if len(body) > MAX_BODY_BYTES:
                 raise _too_big(call)
-    except httpx.TransportError as exc:
-        raise error_for_transport(exc, model=call.model, url=call.url) from None
+    except httpx.RequestError as exc:  # transport failures, and DecodingError (bad gzip)
+        raise error_for_transport(exc, model=call.model, url=call.url, response=response) from None
     finally:
         await response.aclose()
     return bytes(body)
@@ -145,7 +149,7 @@ def open_sync(call: Call) -> httpx.Response:
                 if retries.after_transport_error(state):
                     continue
                 raise error_for_transport(exc, model=call.model, url=call.url) from None
-        if response.status_code < 400:
+        if response.status_code < 300:  # 3xx: not followed, an error
             return response
         body = read_bounded(call, response)
         if not retries.after_status(response, token):
@@ -165,7 +169,7 @@ async def open_async(call: Call) -> httpx.Response:
                 if retries.after_transport_error(state):
                     continue
                 raise error_for_transport(exc, model=call.model, url=call.url) from None
-        if response.status_code < 400:
+        if response.status_code < 300:  # 3xx: not followed, an error
             return response
         body = await aread_bounded(call, response)
         if not retries.after_status(response, token):
@@ -174,27 +178,26 @@ async def open_async(call: Call) -> httpx.Response:
 
 def parse_completion(call: Call, response: httpx.Response, body: bytes) -> ModelResponse:
     """A non-stream body -> ModelResponse, keeping every field the container sent."""
-    import json
-
     try:
         data = json.loads(body)
     except ValueError:
         data = None
-    if not isinstance(data, dict) or "choices" not in data:
+    try:
+        result = completion_response(data)
+    except StreamError as exc:
         kind = response.headers.get("content-type", "no content type")
         raise build_error(
             SageMakerStreamError,
-            f"the container answered a non-stream request with {kind} that is not a chat "
-            f"completion: {body[:120]!r}",
+            f"{exc} (a {kind} answer to a non-stream request: {body[:120]!r})",
             model=call.model,
             status=502,
-        )
-    for choice in data["choices"]:
-        message = choice.get("message") or {}
-        # vLLM >= 0.16 names it "reasoning"; LiteLLM only maps that for deltas, not messages.
-        if "reasoning" in message and "reasoning_content" not in message:
-            message["reasoning_content"] = message.pop("reasoning")
-    return ModelResponse(**data)
+        ) from None
+    # ``model`` names what was called, as LiteLLM's bedrock and sagemaker providers and its own
+    # stream builder do: the deployment, priced as sagemaker_openai/<model>. The container's name
+    # for itself (often just "default" or a local path) is kept beside it.
+    result._hidden_params.update(custom_llm_provider=PROVIDER, container_model=result.model)
+    result.model = call.name
+    return result
 
 
 def complete_sync(call: Call) -> ModelResponse:

@@ -121,7 +121,9 @@ class SSEDecoder:
                 payload = "\n".join(self._data)
                 self._data.clear()
                 self._data_len = 0
-                if payload == DONE:
+                # As the OpenAI SDK does (``sse.data.startswith("[DONE]")``): servers that pad the
+                # sentinel ("[DONE] ", "[DONE]\t") still end the stream.
+                if payload.startswith(DONE):
                     self.done = True
                 else:
                     out.append(payload)

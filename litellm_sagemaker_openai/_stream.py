@@ -19,6 +19,7 @@ from typing import Any, Final
 import httpx
 from litellm.types.utils import GenericStreamingChunk, ModelResponseStream
 
+from ._answer import check_chunk, stream_chunk
 from ._errors import (
     SageMakerStreamError,
     build_error,
@@ -66,6 +67,7 @@ class ChunkConverter:
             raise error_for_status(
                 status, payload.encode(), ref=self._call.ref, region=self._call.region
             )
+        check_chunk(data)
         usage = data.pop("usage", None)
         if usage:
             # With continuous usage stats every chunk carries a running total: keep the last.
@@ -76,7 +78,7 @@ class ChunkConverter:
         for choice in choices:
             if choice.get("finish_reason"):
                 self.finish_reason = choice["finish_reason"]
-        return ModelResponseStream(**data)
+        return stream_chunk(data)
 
     def final(self) -> GenericStreamingChunk | None:
         """The usage chunk to send after the last content chunk, if the container gave usage."""
@@ -103,11 +105,11 @@ class ChunkConverter:
             )
 
 
-def _wrap(exc: Exception, call: Call) -> Exception:
+def _wrap(exc: Exception, call: Call, response: httpx.Response) -> Exception:
     if isinstance(exc, StreamError) and not isinstance(exc, SageMakerStreamError):
         return build_error(SageMakerStreamError, str(exc), model=call.model, status=502)
-    if isinstance(exc, httpx.TransportError):
-        return error_for_transport(exc, model=call.model, url=call.url)
+    if isinstance(exc, httpx.RequestError):  # transport failures, and DecodingError (bad gzip)
+        return error_for_transport(exc, model=call.model, url=call.url, response=response)
     return exc
 
 
@@ -154,8 +156,8 @@ def iter_chunks(response: httpx.Response, call: Call) -> Generator[Chunk, None, 
         converter.check_complete(decoder)
         if decoder.done:
             _drain(raw, response)
-    except (StreamError, httpx.TransportError) as exc:
-        raise _wrap(exc, call) from None
+    except (StreamError, httpx.RequestError) as exc:
+        raise _wrap(exc, call, response) from None
     finally:
         response.close()
     final = converter.final()
@@ -175,8 +177,8 @@ async def aiter_chunks(response: httpx.Response, call: Call) -> AsyncGenerator[C
         converter.check_complete(decoder)
         if decoder.done:
             await _adrain(raw, response)
-    except (StreamError, httpx.TransportError) as exc:
-        raise _wrap(exc, call) from None
+    except (StreamError, httpx.RequestError) as exc:
+        raise _wrap(exc, call, response) from None
     finally:
         await response.aclose()
     final = converter.final()

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta, timezone
 from typing import TYPE_CHECKING, Final
 
-from ._credentials import CredentialSpec, credential_expiry, load_credentials
+from ._credentials import CredentialSpec, credential_expiry, freeze, load_credentials
 from ._redact import register_secret
 from ._threads import MINT_POOL
 from ._token import expiry_seconds, mint_token
@@ -114,7 +114,7 @@ class TokenCache:
             self._credentials[spec.fingerprint] = credentials
         # One frozen snapshot: with refreshable credentials a rotation mid-signature would
         # otherwise mix the old key id with the new secret.
-        frozen = credentials.get_frozen_credentials()
+        frozen = freeze(credentials)
         now = self._clock()
         token = mint_token(frozen, region, self._expires)
         register_secret(token, frozen.secret_key, frozen.token)

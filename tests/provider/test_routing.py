@@ -83,6 +83,11 @@ def test_api_base_must_be_an_http_url(api_base: str) -> None:
         build_url(ModelRef("ep"), "us-east-1", api_base)
 
 
+def test_an_at_sign_in_the_path_is_not_userinfo() -> None:
+    url = build_url(ModelRef("ep"), "us-east-1", "https://proxy.example/a//team@x")
+    assert url.startswith("https://proxy.example/a//team@x/endpoints/ep/")
+
+
 def test_dns_suffix() -> None:
     assert dns_suffix("cn-north-1") == "amazonaws.com.cn"
     assert dns_suffix("us-gov-east-1") == "amazonaws.com"

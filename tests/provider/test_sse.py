@@ -49,6 +49,13 @@ def test_framing(raw: bytes, payloads: list[str]) -> None:
     assert decode([raw])[0] == payloads
 
 
+@pytest.mark.parametrize("done", [b"[DONE] ", b"[DONE]\t", b"[DONE]  \r\n", b"[DONE]\r"])
+def test_done_with_trailing_whitespace_ends_the_stream(done: bytes) -> None:
+    # The OpenAI SDK ends at any data that starts with [DONE]; so does the decoder.
+    payloads, done_seen = decode([b"data: x\n\ndata: " + done + b"\n\ndata: after\n\n"])
+    assert payloads == ["x"] and done_seen
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.integers(min_value=0, max_value=10_000), max_size=40))
 def test_any_byte_split_gives_the_same_events(cuts: list[int]) -> None:

@@ -2,66 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import logging
 import os
-import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import litellm
 import pytest
 import respx
+from provider.sts_support import ROLE, FakeSTS, fake_sts
 from provider_support import EP_URL, MESSAGES, completion_json
 
 from litellm_sagemaker_openai._send import TOKENS
 
-ROLE = "arn:aws:iam::123456789012:role/sagemaker-caller"
-RESPONSE = """<{action}Response xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><{action}Result>
-<Credentials><AccessKeyId>ASIASTSROLEEXAMPLE01</AccessKeyId><SecretAccessKey>sts-secret-key-EXAMPLE</SecretAccessKey>
-<SessionToken>sts-session-token-EXAMPLE</SessionToken><Expiration>{expiry}</Expiration></Credentials>
-<AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/sagemaker-caller/s</Arn><AssumedRoleId>AROAEXAMPLE:s</AssumedRoleId></AssumedRoleUser>
-</{action}Result><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></{action}Response>"""
-
-
-class FakeSTS(BaseHTTPRequestHandler):
-    calls: list[dict[str, str]] = []
-
-    def do_POST(self) -> None:
-        form = {
-            k: v[0]
-            for k, v in parse_qs(
-                self.rfile.read(int(self.headers["content-length"])).decode()
-            ).items()
-        }
-        form["_signed"] = str("authorization" in {h.lower() for h in self.headers})
-        FakeSTS.calls.append(form)
-        expiry = (datetime.now(timezone.utc) + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        body = RESPONSE.format(action=form["Action"], expiry=expiry).encode()
-        self.send_response(200)
-        self.send_header("content-type", "text/xml")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
 
 @pytest.fixture
 def sts() -> Iterator[str]:
-    FakeSTS.calls = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeSTS)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with fake_sts() as url:
+        yield url
 
 
 def _token_query(route: respx.Route) -> dict[str, list[str]]:
@@ -129,6 +91,82 @@ def test_web_identity_token_from_environment_reference(
         litellm.completion(model="sagemaker_openai/ep", messages=MESSAGES, aws_region_name="us-east-1",
                            aws_role_name=ROLE, aws_web_identity_token="os.environ/MY_OIDC_TOKEN", aws_sts_endpoint=sts)  # fmt: skip
     assert FakeSTS.calls[0]["WebIdentityToken"] == "eyJ-from-env-EXAMPLE"
+
+
+def test_role_assumption_at_debug_level_logs_no_sts_secret(
+    sts: str, tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # botocore logs the STS request (web identity token, external id) and its response (the
+    # temporary secret key and session token) at DEBUG, before the plugin ever sees them.
+    caplog.set_level(logging.DEBUG)  # the root logger: botocore's records reach it
+    token_file = tmp_path / "token"
+    token_file.write_text("eyJ-web-identity-EXAMPLE-0123456789\n")
+    base = {"model": "sagemaker_openai/ep", "messages": MESSAGES, "aws_region_name": "us-east-1",
+            "aws_role_name": ROLE, "aws_sts_endpoint": sts}  # fmt: skip
+    with respx.mock() as mock:
+        mock.post(EP_URL).respond(200, json=completion_json())
+        litellm.completion(**base, aws_access_key_id="AKIABASEKEYEXAMPLE01",
+                           aws_secret_access_key="base-secret-EXAMPLE-0123456789",
+                           aws_external_id="ext-id-EXAMPLE-0123456789")  # fmt: skip
+        litellm.completion(**base, aws_web_identity_token=str(token_file))
+    texts = [record.getMessage() for record in caplog.records] + [caplog.text]
+    # botocore really logged both exchanges, bodies included.
+    assert any("AssumeRoleWithWebIdentity" in text for text in texts)
+    assert any("<AccessKeyId>ASIASTSROLEEXAMPLE01</AccessKeyId>" in text for text in texts)
+    for secret in ("sts-secret-key-EXAMPLE", "sts-session-token-EXAMPLE",
+                   "eyJ-web-identity-EXAMPLE-0123456789", "ext-id-EXAMPLE-0123456789",
+                   "base-secret-EXAMPLE-0123456789"):  # fmt: skip
+        leaked = [text[:200] for text in texts if secret in text]
+        assert not leaked, (secret, leaked)
+
+
+PROFILE = f"""[profile smo-role]
+role_arn = {ROLE}
+source_profile = smo-base
+external_id = ext-profile-EXAMPLE-42
+[profile smo-base]
+aws_access_key_id = AKIABASEKEYEXAMPLE01
+aws_secret_access_key = base-secret-EXAMPLE-0123456789
+"""
+
+
+@pytest.fixture
+def role_profile(sts: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An AWS config whose profile assumes ROLE (with an external id) through the fake STS."""
+    config = tmp_path / "config"
+    config.write_text(PROFILE)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", sts)
+    return config
+
+
+def test_role_from_a_profile_sends_its_external_id(role_profile: Any) -> None:
+    role_profile.write_text(PROFILE.replace("external_id", "region = us-east-1\nexternal_id"))
+    with respx.mock() as mock:
+        route = mock.post(EP_URL).respond(200, json=completion_json())
+        litellm.completion(model="sagemaker_openai/ep", messages=MESSAGES,
+                           aws_region_name="us-east-1", aws_profile_name="smo-role")  # fmt: skip
+    assert _token_query(route)["X-Amz-Credential"][0].startswith("ASIASTSROLEEXAMPLE01/")
+    assert FakeSTS.calls[0]["ExternalId"] == "ext-profile-EXAMPLE-42"
+
+
+@pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
+def test_role_profile_without_a_region_is_a_credentials_error_that_says_so(
+    role_profile: Any, sync: bool
+) -> None:
+    # botocore needs a region for STS; the profile has none. The failure comes when the role
+    # is first assumed, deep in botocore: it must still arrive typed, with the fix.
+    args = {"model": "sagemaker_openai/ep", "messages": MESSAGES, "num_retries": 0,
+            "aws_region_name": "us-east-1", "aws_profile_name": "smo-role"}  # fmt: skip
+    with respx.mock(assert_all_called=False) as mock:
+        route = mock.post(EP_URL).respond(200, json=completion_json())
+        with pytest.raises(litellm.AuthenticationError) as info:
+            if sync:
+                litellm.completion(**args)
+            else:
+                asyncio.run(litellm.acompletion(**args))
+    assert route.call_count == 0
+    assert "NoRegionError" in str(info.value) and "region" in str(info.value)
 
 
 def test_forked_child_gets_fresh_client_pools() -> None:

@@ -1,0 +1,223 @@
+"""Caller input that cannot work is refused before any I/O, as a BadRequestError that says how to
+fix it and carries no secret: api_base, api_key, timeout, parameters and extra_headers.
+
+Each case runs through ``litellm.completion``/``acompletion``, plain and streamed, against a respx
+catch-all route that must never be called. Answers that go wrong are in test_answer_errors.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from typing import Any
+
+import litellm
+import pytest
+import respx
+from provider_support import CREDS, MESSAGES, completion_json
+from security.security_support import exception_texts
+
+from litellm_sagemaker_openai import ConfigurationError, handler
+
+PASSWORD = "hunter2-Pa55word-canary"
+TOKEN = "sagemaker-api-key-" + base64.b64encode(b"sagemaker.amazonaws.com/?Action=Canary").decode()
+
+
+def _refusal(sync: bool, stream: bool, **kwargs: Any) -> BaseException:
+    """The error a call raises; fails if any request reached the network."""
+    args = {"model": "sagemaker_openai/ep", "messages": MESSAGES, "num_retries": 0, "stream": stream,
+            **CREDS, **kwargs}  # fmt: skip
+
+    async def run() -> None:
+        await litellm.acompletion(**args)
+
+    with respx.mock(assert_all_called=False) as mock:
+        route = mock.route().respond(200, json=completion_json())
+        with pytest.raises(Exception) as info:
+            litellm.completion(**args) if sync else asyncio.run(run())
+    assert route.call_count == 0, "the call reached the network"
+    return info.value
+
+
+def _assert_refused(error: BaseException, *hints: str) -> None:
+    assert isinstance(error, litellm.BadRequestError), f"{type(error).__name__}: {error}"
+    assert isinstance(error, ConfigurationError)
+    assert error.status_code == 400  # the Router does not retry it
+    for hint in hints:
+        assert hint in str(error), (hint, str(error))
+
+
+MODES = pytest.mark.parametrize(
+    ("sync", "stream"),
+    [(True, False), (False, False), (True, True), (False, True)],
+    ids=["sync", "async", "sync-stream", "async-stream"],
+)
+
+# api_base -> words the error must contain
+BAD_API_BASES = {
+    "userinfo": (f"http://admin:{PASSWORD}@127.0.0.1:9", "user:password@"),
+    "user only": ("https://admin@runtime.sagemaker.us-east-1.amazonaws.com", "user:password@"),
+    "space": ("http://127.0.0.1 :9", "whitespace or control character"),
+    "trailing newline": ("http://127.0.0.1:9\n", "whitespace or control character"),
+    "tab": ("http://127.0.\t0.1:9", "whitespace or control character"),
+    "nul": ("http://127.0.0.1:9/\x00", "whitespace or control character"),
+    "non-ascii host": ("https://exämple.com", "xn--exmple-cua.com"),
+    "port 99999": ("http://127.0.0.1:99999", "port"),
+    "port 0": ("http://127.0.0.1:0", "port"),
+    "port not a number": ("http://127.0.0.1:https", "port"),
+    "no host": ("http://:9", "host"),
+}
+
+
+@MODES
+@pytest.mark.parametrize("case", list(BAD_API_BASES))
+def test_bad_api_base_is_refused(case: str, sync: bool, stream: bool) -> None:
+    api_base, hint = BAD_API_BASES[case]
+    error = _refusal(sync, stream, api_base=api_base)
+    _assert_refused(error, "api_base", hint)
+    assert not any(PASSWORD in text for text in exception_texts(error))
+
+
+def test_unparsable_api_base_is_refused_by_the_plugin() -> None:
+    # LiteLLM 1.106-1.108 parse api_base themselves first (responses_api_bridge_check), so
+    # through litellm.completion this one fails inside LiteLLM; the plugin's own check is the
+    # one any release that lets it through meets.
+    with pytest.raises(ConfigurationError, match="not a valid URL") as info:
+        handler.completion(model="ep", messages=MESSAGES, api_base="http://[::1",
+                           optional_params={}, litellm_params=CREDS, timeout=5.0)  # fmt: skip
+    assert isinstance(info.value, litellm.BadRequestError)
+
+
+def test_unparsable_api_base_through_litellm_fails_before_any_io() -> None:
+    error = _refusal(True, False, api_base=f"http://u:{PASSWORD}@[::1")
+    assert isinstance(error, (litellm.BadRequestError, litellm.APIConnectionError))
+    assert not any(PASSWORD in text for text in exception_texts(error))
+
+
+def test_userinfo_never_replaces_the_bearer_token() -> None:
+    # httpx turns user:pass@ into Basic auth, which would replace the SageMaker bearer token.
+    error = _refusal(True, False, api_base=f"http://admin:{PASSWORD}@127.0.0.1:9")
+    assert "bearer token" in str(error)
+
+
+def test_userinfo_password_is_masked_in_litellm_debug_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # LiteLLM logs every call's api_base at DEBUG before any provider code runs (it masks the
+    # userinfo itself); nothing the plugin logs or raises may bring the password back.
+    litellm._turn_on_debug()
+    caplog.set_level(logging.DEBUG)
+    try:
+        _refusal(True, False, api_base=f"http://admin:{PASSWORD}@127.0.0.1:9")
+    finally:
+        for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("@127.0.0.1:9" in message for message in messages)
+    assert not any(PASSWORD in message for message in messages)
+
+
+BAD_API_KEYS = {
+    "int": (12345, "must be a string"),
+    "bytes": (TOKEN.encode(), "must be a string"),
+    "trailing newline": (TOKEN + "\n", "strip"),
+    "leading space": (" " + TOKEN, "strip"),
+    "inner newline": (TOKEN[:30] + "\n" + TOKEN[30:], "whitespace or control"),
+    "non-ascii": (TOKEN + "é", "characters a bearer token cannot contain"),
+}
+
+
+@MODES
+@pytest.mark.parametrize("case", list(BAD_API_KEYS))
+def test_bad_api_key_is_refused(case: str, sync: bool, stream: bool) -> None:
+    api_key, hint = BAD_API_KEYS[case]
+    error = _refusal(sync, stream, api_key=api_key, aws_region_name="us-east-1")
+    _assert_refused(error, "api_key", hint)
+
+
+def test_api_key_read_from_a_file_leaks_nowhere(caplog: pytest.LogCaptureFixture) -> None:
+    # A token read with open().read() keeps its newline. It used to reach httpcore, which logs
+    # the refused header at DEBUG and keeps it in the exception chain.
+    caplog.set_level(logging.DEBUG)
+    error = _refusal(True, False, api_key=TOKEN + "\n")
+    secret = TOKEN.removeprefix("sagemaker-api-key-")
+    assert not any(secret in text for text in exception_texts(error))
+    assert not any(secret in record.getMessage() for record in caplog.records)
+
+
+@MODES
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf"), float("-inf")])
+def test_timeout_that_is_not_a_positive_finite_number_is_refused(
+    timeout: float, sync: bool, stream: bool
+) -> None:
+    error = _refusal(sync, stream, timeout=timeout)
+    _assert_refused(error, "timeout", "positive", "timeout=60")
+
+
+class Opaque:
+    """Something json cannot encode."""
+
+
+BAD_PARAMS = {
+    "nan temperature": ({"temperature": float("nan")}, "'temperature'", "NaN"),
+    "inf in extra_body": ({"extra_body": {"top_k": float("inf")}}, "'top_k'", "Infinity"),
+    "object in extra_body": ({"extra_body": {"guide": Opaque()}}, "'guide'", "Opaque"),
+    "set as custom param": ({"stop_ids": {1, 2}}, "'stop_ids'", "set"),
+    "nan in messages": (
+        {"messages": [{"role": "user", "content": "hi", "weight": float("nan")}]},
+        "'messages'",
+        "NaN",
+    ),
+}
+
+
+@MODES
+@pytest.mark.parametrize("case", list(BAD_PARAMS))
+def test_parameters_that_are_not_json_are_refused(case: str, sync: bool, stream: bool) -> None:
+    params, name, hint = BAD_PARAMS[case]
+    error = _refusal(sync, stream, **params)
+    _assert_refused(error, name, hint, "JSON")
+
+
+def test_litellm_message_objects_are_still_sent() -> None:
+    previous = litellm.Message(role="assistant", content="earlier answer")
+    with respx.mock() as mock:
+        route = mock.route().respond(200, json=completion_json())
+        litellm.completion(model="sagemaker_openai/ep", messages=[*MESSAGES, previous, *MESSAGES],
+                           **CREDS)  # fmt: skip
+    assert b"earlier answer" in route.calls.last.request.content
+
+
+BAD_HEADERS = {
+    "CRLF in value": ({"X-Trace": "a\r\nX-Injected: 1"}, "X-Trace", "CR, LF"),
+    "LF in name": ({"X-Trace\n": "a"}, "X-Trace", "not a valid header name"),
+    "space in name": ({"X Trace": "a"}, "X Trace", "not a valid header name"),
+    "int value": ({"X-Count": 1}, "X-Count", "int"),
+    "None value": ({"X-Count": None}, "X-Count", "NoneType"),
+    "non-ascii value": ({"X-Name": "Zoë"}, "X-Name", "ASCII"),
+    "Connection": ({"Connection": "close"}, "Connection", "hop-by-hop"),
+    "Keep-Alive": ({"keep-alive": "timeout=5"}, "keep-alive", "hop-by-hop"),
+    "Transfer-Encoding": ({"Transfer-Encoding": "chunked"}, "Transfer-Encoding", "length"),
+    "Content-Length": ({"Content-Length": "5"}, "Content-Length", "length"),
+    "TE": ({"TE": "trailers"}, "TE", "hop-by-hop"),
+    "Upgrade": ({"Upgrade": "h2c"}, "Upgrade", "hop-by-hop"),
+}
+
+
+@MODES
+@pytest.mark.parametrize("case", list(BAD_HEADERS))
+def test_bad_extra_headers_are_refused(case: str, sync: bool, stream: bool) -> None:
+    headers, name, hint = BAD_HEADERS[case]
+    error = _refusal(sync, stream, extra_headers=headers)
+    _assert_refused(error, "extra_headers", name, hint)
+
+
+def test_good_extra_headers_still_reach_the_container() -> None:
+    with respx.mock() as mock:
+        route = mock.route().respond(200, json=completion_json())
+        litellm.completion(model="sagemaker_openai/ep", messages=MESSAGES, **CREDS,
+                           extra_headers={"X-Trace": "abc", "X-Amzn-SageMaker-Session-Id": "s1"})  # fmt: skip
+    sent = route.calls.last.request.headers
+    assert sent["x-trace"] == "abc" and sent["x-amzn-sagemaker-session-id"] == "s1"
+    assert sent["authorization"].startswith("Bearer sagemaker-api-key-")

@@ -198,7 +198,7 @@ def honours_n(ctx: CheckContext) -> None:
             f"n: 2 gave choice indices {indices}; the container ignores n "
             "silently: honour it or refuse it with a 400"
         )
-    ex = ctx.stream(ctx.body(n=2))
+    ex = ctx.stream(ctx.probe_body("n"))
     events = ctx.events(ex, "the n: 2 stream")
     seen = {c.get("index") for p, _ in events for c in _choices(p)}
     if seen != {0, 1}:

@@ -99,7 +99,10 @@ class Recorder:
         forward = [(k, v) for k, v in headers if k.lower() not in _NOT_FORWARDED]
         if self._client is None:
             timeout = httpx.Timeout(None, connect=CONNECT_TIMEOUT)  # the kit owns the deadlines
-            self._client = httpx.AsyncClient(timeout=timeout, trust_env=False)
+            # A fresh connection per request: a pooled one that the container closes while idle
+            # would fail the next request with a ReadError the container never caused.
+            fresh = httpx.Limits(max_keepalive_connections=0)
+            self._client = httpx.AsyncClient(timeout=timeout, limits=fresh, trust_env=False)
         client = self._client
         request = client.build_request(method, self.upstream + path, content=body, headers=forward)
         # Send what the client sent: no User-Agent or Accept of httpx's own.

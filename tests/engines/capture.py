@@ -103,7 +103,10 @@ def record_runs(engine: str, recorder: Recorder, model: str, isolate: list[str])
                 if dirty:
                     restart(engine)
                 recorder.run = mode
-                print(f"{engine}: {mode} mode, checks {select or 'all'}", flush=True)
+                what = "every check" if select is None else ", ".join(select)
+                if select is main and isolate:
+                    what = f"every check but {', '.join(isolate)}"
+                print(f"{engine}: {mode} mode, {what}", flush=True)
                 parts.append(run_kit(url, mode, model, select))
                 dirty = select is not main
             runs[mode] = merge(parts, order)

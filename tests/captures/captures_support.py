@@ -172,3 +172,13 @@ def published_table(page: Path = DOCS_PAGE) -> str:
     text = page.read_text(encoding="utf-8")
     start, end = text.index(TABLE_START), text.index(TABLE_END) + len(TABLE_END)
     return text[start:end]
+
+
+def advice_section(title: str, page: Path = DOCS_PAGE) -> str:
+    """The hand-written advice for one engine: its ``### title`` section of the docs page."""
+    text = page.read_text(encoding="utf-8")
+    start = text.find(f"\n### {title}\n")
+    if start < 0:
+        return ""
+    end = text.find("\n#", start + 1)
+    return text[start : end if end > 0 else len(text)]

@@ -13,9 +13,13 @@ from pathlib import Path
 
 import pytest
 from captures.captures_support import (
+    advice_section,
+    broken_musts,
     capture_folders,
     load_manifest,
+    published_table,
     recorded_outcomes,
+    render_table,
     replay_kit,
 )
 
@@ -65,4 +69,23 @@ def test_the_replayed_engine_gets_its_recorded_verdicts(folder: Path, mode: str)
     assert not changed, (
         f"{folder.name} ({mode}): the kit's verdicts moved: {changed}; if the kit changed on "
         f"purpose, {RECAPTURE} and review the new verdicts in docs/kit/engines.md"
+    )
+
+
+def test_the_published_table_is_the_captures_table() -> None:
+    expected = render_table([load_manifest(folder) for folder in FOLDERS])
+    assert published_table() == expected, (
+        "docs/kit/engines.md is out of date with tests/captures: run "
+        "`.venv/bin/python tests/engines/table.py` (make engines does)"
+    )
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda f: f.name)
+def test_every_broken_must_comes_with_advice(folder: Path) -> None:
+    manifest = load_manifest(folder)
+    advice = advice_section(manifest["title"])
+    missing = [cid for cid in broken_musts(manifest) if f"`{cid}`" not in advice]
+    assert not missing, (
+        f"docs/kit/engines.md: say what {manifest['title']}'s users should pass or patch "
+        f"for {missing} under '### {manifest['title']}'"
     )

@@ -2,12 +2,14 @@
 
 Usage (``make engines`` calls it once per engine, after start_ENGINE.sh)::
 
-    .venv/bin/python tests/engines/capture.py ENGINE [--out tests/captures/ENGINE]
+    .venv/bin/python tests/engines/capture.py ENGINE [--isolate CHECK]... [--out DIR]
 
 It reads ``$ENGINES_HOME/ENGINE.meta.json`` (written by the start script) for the URL, model,
 command line and versions. The kit runs as its CLI, as a user would run it, once in direct mode
 and once in mock mode (behind the emulator), both through the recording proxy. Then the capture
-is replayed to the same CLI, and any check whose verdict does not survive the replay is named.
+is replayed to the kit as CI replays it, and any verdict the replay does not reproduce is named.
+``--isolate CHECK`` runs a check that leaves the engine unusable alone, after the others, and
+restarts the engine after it.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint typecheck docs test-matrix token-vectors bench fuzz load clean
+.PHONY: venv demo test lint typecheck docs test-matrix token-vectors bench fuzz load engines clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -48,6 +48,12 @@ fuzz: $(STAMP)
 ## 1,000 mixed requests at concurrency 50 through proxy, plugin, emulator and reference container.
 load: $(STAMP)
 	$(BIN)/python -m bench.load
+
+## Real engines (transformers serve, llama-cpp-python, vLLM CPU) under the kit, recorded into tests/captures/
+## and docs/kit/engines.md. Not part of CI: installs ~5 GB into .engines/, 20-40 min the first time.
+## ENGINES="vllm" make engines runs a subset.
+engines: $(STAMP)
+	bash tests/engines/run.sh
 
 ## Regenerate tests/vectors/token_vectors.json with sagemaker-core in its own venv.
 token-vectors:

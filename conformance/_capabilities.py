@@ -30,7 +30,9 @@ CAPABILITY_PROBES: Final[Mapping[str, Mapping[str, Any]]] = {
         "max_completion_tokens": 64,
     },
     "logprobs": {"logprobs": True, "top_logprobs": 2},
-    "n": {"n": 2},
+    # Sampling, as a client asking for several choices would: vLLM refuses n > 1 with greedy
+    # decoding (temperature 0, the kit's default) since every choice would be the same.
+    "n": {"n": 2, "temperature": 1.0},
     "include_usage": {"stream_options": {"include_usage": True}},
 }
 CAPABILITY_LABELS: Final = {

@@ -1,0 +1,91 @@
+"""The real engines' verdicts, proved on every run by replaying their captures to the kit.
+
+``make engines`` installs and runs vLLM, llama-cpp-python and ``transformers serve``, records
+their raw answers to the kit (tests/captures/ENGINE/) and the verdicts the kit gave them
+(manifest.json). Here the kit runs again, in both modes, against a server that answers from
+those recordings, and must reach every recorded verdict.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from captures.captures_support import (
+    advice_section,
+    broken_musts,
+    capture_folders,
+    load_manifest,
+    published_table,
+    recorded_outcomes,
+    render_table,
+    replay_kit,
+)
+
+from conformance._capture import RECAPTURE
+
+FOLDERS = capture_folders()
+CASES = [(folder, mode) for folder in FOLDERS for mode in load_manifest(folder)["runs"]]
+# A bearer token, a SageMaker token, a SigV4 signature or an AWS access key id.
+SECRET = re.compile(r"Bearer \S|sagemaker-api-key-|X-Amz-Signature|\bAKIA[0-9A-Z]{16}\b", re.I)
+
+
+def test_at_least_three_engines_are_captured() -> None:
+    assert len(FOLDERS) >= 3, f"only {[f.name for f in FOLDERS]}: {RECAPTURE}"
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda f: f.name)
+def test_a_manifest_says_what_ran_and_how(folder: Path) -> None:
+    manifest = load_manifest(folder)
+    assert manifest["engine"] == folder.name
+    assert manifest["versions"] and all(manifest["versions"].values())
+    assert manifest["command"] and manifest["model"] is not None
+    for mode in ("direct", "mock"):
+        run = manifest["runs"][mode]
+        assert run["wall_seconds"] > 0
+        assert sum(run["summary"].values()) == len(run["results"]) > 0
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda f: f.name)
+def test_no_capture_holds_a_credential(folder: Path) -> None:
+    for path in folder.iterdir():
+        found = SECRET.search(path.read_text(encoding="utf-8"))
+        assert found is None, f"{path} holds {found.group()!r}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("folder", "mode"), CASES, ids=[f"{f.name}-{m}" for f, m in CASES])
+def test_the_replayed_engine_gets_its_recorded_verdicts(folder: Path, mode: str) -> None:
+    manifest = load_manifest(folder)
+    replayed = replay_kit(folder, mode, manifest["model"])
+    assert not replayed.misses, "\n".join(replayed.misses)
+    recorded = recorded_outcomes(manifest, mode)
+    changed = {
+        cid: f"{recorded.get(cid)} recorded, {replayed.outcomes.get(cid)} replayed"
+        for cid in recorded.keys() | replayed.outcomes.keys()
+        if recorded.get(cid) != replayed.outcomes.get(cid)
+    }
+    assert not changed, (
+        f"{folder.name} ({mode}): the kit's verdicts moved: {changed}; if the kit changed on "
+        f"purpose, {RECAPTURE} and review the new verdicts in docs/kit/engines.md"
+    )
+
+
+def test_the_published_table_is_the_captures_table() -> None:
+    expected = render_table([load_manifest(folder) for folder in FOLDERS])
+    assert published_table() == expected, (
+        "docs/kit/engines.md is out of date with tests/captures: run "
+        "`.venv/bin/python tests/engines/table.py` (make engines does)"
+    )
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda f: f.name)
+def test_every_broken_must_comes_with_advice(folder: Path) -> None:
+    manifest = load_manifest(folder)
+    advice = advice_section(manifest["title"])
+    missing = [cid for cid in broken_musts(manifest) if f"`{cid}`" not in advice]
+    assert not missing, (
+        f"docs/kit/engines.md: say what {manifest['title']}'s users should pass or patch "
+        f"for {missing} under '### {manifest['title']}'"
+    )

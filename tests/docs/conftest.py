@@ -10,8 +10,12 @@ page's own ``config.yaml`` block.
 
 from __future__ import annotations
 
+import json
 import os
+import selectors
+import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +53,66 @@ class Servers:
             self.processes.append(proc)
             self.proxies[config_text] = url
         return self.proxies[config_text]
+
+
+RUNNER = Path(__file__).with_name("run_blocks.py")
+PAGE_DEADLINE_S = 300.0  # catches a hang; a page takes a few seconds
+
+
+class PageRunner:
+    """The pre-forking sample runner (run_blocks.py): one fresh child process per page."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, str(RUNNER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            env=env, text=True, start_new_session=True,
+        )  # fmt: skip
+
+    def run(self, blocks: list[dict[str, Any]], cwd: Path) -> tuple[int, str]:
+        """Run one page's blocks in a child; return its exit status and its output."""
+        log = cwd / "sample-output.txt"
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(
+            json.dumps({"blocks": blocks, "cwd": str(cwd), "log": str(log)}) + "\n"
+        )
+        self._proc.stdin.flush()
+        pid = self._answer(PAGE_DEADLINE_S)["pid"]
+        try:
+            status = self._answer(PAGE_DEADLINE_S)["status"]
+        except TimeoutError:
+            os.kill(pid, signal.SIGKILL)
+            self._answer(30)
+            return -9, f"the page did not finish within {PAGE_DEADLINE_S:.0f} s\n{log.read_text()}"
+        return status, log.read_text()
+
+    def _answer(self, timeout: float) -> dict[str, int]:
+        assert self._proc.stdout is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._proc.stdout, selectors.EVENT_READ)
+            if not selector.select(timeout):
+                raise TimeoutError
+        line = self._proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the sample runner exited with {self._proc.wait(30)}")
+        answer: dict[str, int] = json.loads(line)
+        return answer
+
+    def close(self) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.close()
+        try:
+            self._proc.wait(30)
+        except subprocess.TimeoutExpired:
+            stop(self._proc)
+
+
+@pytest.fixture(scope="session")
+def page_runner(servers: Servers) -> Iterator[PageRunner]:
+    runner = PageRunner(servers.env)
+    try:
+        yield runner
+    finally:
+        runner.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,26 +1,21 @@
 """Examples are tests: every fenced Python and YAML block of the docs runs, or says why not.
 
-Python blocks run page by page in a fresh interpreter, against the emulator and reference
-container (tests/docs/conftest.py). Proxy ``config.yaml`` blocks are started, exactly as
+Python blocks run page by page, each page in a fresh process forked from one that has imported
+LiteLLM, against the emulator and reference container (tests/docs/conftest.py). Proxy ``config.yaml`` blocks are started, exactly as
 written on the page, by a real ``litellm --config`` process and called with the OpenAI SDK.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from docs.conftest import Servers
+from docs.conftest import PageRunner, Servers
 from docs.markdown_blocks import PYTHON, ROOT, YAML, Block, blocks, doc_pages
 from openai.types.chat import ChatCompletionMessageParam
 
-RUNNER = Path(__file__).with_name("run_blocks.py")
-PAGE_DEADLINE_S = 300  # catches a hang; a page takes a few seconds
 ALL_BLOCKS = [block for page in doc_pages() for block in blocks(page)]
 
 
@@ -73,7 +68,9 @@ def test_every_python_and_yaml_block_runs_or_says_why() -> None:
 
 
 @pytest.mark.parametrize("page", PYTHON_PAGES)
-def test_python_samples_run(page: Path, servers: Servers, tmp_path: Path) -> None:
+def test_python_samples_run(
+    page: Path, servers: Servers, page_runner: PageRunner, tmp_path: Path
+) -> None:
     replacements = {"localhost:8080": servers.container.removeprefix("http://")}
     python = runnable_python(page)
     if any("localhost:4000" in block.code for block in python):
@@ -86,20 +83,8 @@ def test_python_samples_run(page: Path, servers: Servers, tmp_path: Path) -> Non
         for placeholder, address in replacements.items():
             code = code.replace(placeholder, address)
         payload.append({"path": str(block.path), "line": block.line, "code": code})
-    result = subprocess.run(
-        [sys.executable, str(RUNNER)],
-        input=json.dumps(payload),
-        env=servers.env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=PAGE_DEADLINE_S,
-        check=False,
-    )
-    assert result.returncode == 0, (
-        f"a sample on {page.relative_to(ROOT)} failed\n{result.stderr[-6000:]}\n"
-        f"stdout:\n{result.stdout[-2000:]}"
-    )
+    status, output = page_runner.run(payload, tmp_path)
+    assert status == 0, f"a sample on {page.relative_to(ROOT)} failed\n{output[-8000:]}"
 
 
 @pytest.mark.proxy

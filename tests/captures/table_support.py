@@ -48,12 +48,19 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+# Why a run stopped early (the JSON report's stopped.reason); the whole message is in the list.
+STOP_REASONS: Final = {
+    "budget": "the budget ran out",
+    "target_stopped_answering": "the target stopped answering",
+}
+
+
 def _stopped(run_: dict[str, Any]) -> str:
     stopped = run_.get("stopped")
     if not stopped:
         return ""
     after = f" after `{stopped['after']}`" if stopped.get("after") else ""
-    return f" (stopped{after}: {_cell(stopped['message'])})"
+    return f" (stopped{after}: {STOP_REASONS.get(stopped['reason'], stopped['reason'])})"
 
 
 def _verdict_rows(manifests: list[dict[str, Any]]) -> list[str]:

@@ -93,13 +93,21 @@ def restart(engine: str) -> None:
 
 
 def git_commit() -> str:
-    done = subprocess.run(
-        ["git", "-C", str(REPO), "describe", "--always", "--dirty"],
-        capture_output=True,
-        text=True,
-        check=False,
+    """The commit the kit ran from; ``-dirty`` when the kit or these scripts were edited since.
+
+    Captures and the docs page are rewritten by ``make engines`` itself, so they do not count.
+    """
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", "-C", str(REPO), *args], capture_output=True, text=True, check=False
+        )
+
+    commit = git("rev-parse", "--short", "HEAD").stdout.strip() or "unknown"
+    edited = git(
+        "status", "--porcelain", "--", "conformance", "tests/engines", "tests/captures/*.py"
     )
-    return done.stdout.strip() or "unknown"
+    return commit + ("-dirty" if edited.stdout.strip() else "")
 
 
 def record_runs(

@@ -14,16 +14,13 @@ import os
 import re
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, NamedTuple, Protocol
 
 from ._exceptions import ConfigurationError, CredentialsError
 from ._redact import install_library_filter, redact, register_secret
 
-if TYPE_CHECKING:
-    from botocore.credentials import Credentials, ReadOnlyCredentials
-
-# botocore is imported inside the functions that need it: it costs ~130 ms to import, LiteLLM
-# does not load it, and it is only needed once credentials are first loaded.
+# botocore is imported inside the functions that need it: it costs 100-200 ms to import, LiteLLM
+# does not load it, and keys given as parameters never need it (see StaticKeys).
 # Whoever loads credentials through here (the plugin, generate_token, the conformance kit) gets
 # botocore's DEBUG records of STS exchanges masked.
 install_library_filter()
@@ -34,6 +31,37 @@ REGION_ENV_VARS: Final = ("AWS_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION")
 # refused up front ([0-9], not \d, which also matches non-ASCII digits).
 _REGION_RE: Final = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$")
 _ENV_REF: Final = "os.environ/"
+
+
+class FrozenCredentials(Protocol):
+    """One coherent (key, secret, token) snapshot, like botocore's ``ReadOnlyCredentials``."""
+
+    @property
+    def access_key(self) -> str: ...
+    @property
+    def secret_key(self) -> str: ...
+    @property
+    def token(self) -> str | None: ...
+
+
+class CredentialSource(Protocol):
+    """Anything botocore-like that can give a coherent snapshot (refreshable ones renew)."""
+
+    def get_frozen_credentials(self) -> FrozenCredentials: ...
+
+
+class StaticKeys(NamedTuple):
+    """Keys given as parameters: their own snapshot, held and signed with no botocore import."""
+
+    access_key: str
+    secret_key: str
+    token: str | None = None
+
+    def __repr__(self) -> str:
+        return f"StaticKeys(access_key={self.access_key!r})"
+
+    def get_frozen_credentials(self) -> StaticKeys:
+        return self
 
 
 @dataclass(frozen=True)
@@ -129,25 +157,24 @@ def _deref(value: str) -> str:
     return value
 
 
-def load_default_credentials(profile: str | None = None) -> Credentials | None:
+def load_default_credentials(profile: str | None = None) -> CredentialSource | None:
     """botocore's default chain (env, shared files, SSO, container, instance profile)."""
     import botocore.session
 
-    return botocore.session.Session(profile=profile).get_credentials()
+    credentials: CredentialSource | None = botocore.session.Session(
+        profile=profile
+    ).get_credentials()
+    return credentials
 
 
-def _base_credentials(spec: CredentialSpec) -> Credentials:
+def _base_credentials(spec: CredentialSpec) -> CredentialSource:
     if spec.aws_access_key_id or spec.aws_secret_access_key:
         if not (spec.aws_access_key_id and spec.aws_secret_access_key):
             raise ConfigurationError(
                 "aws_access_key_id and aws_secret_access_key must be given together"
             )
         token = _deref(spec.aws_session_token) if spec.aws_session_token else None
-        from botocore.credentials import Credentials
-
-        return Credentials(
-            _deref(spec.aws_access_key_id), _deref(spec.aws_secret_access_key), token
-        )
+        return StaticKeys(_deref(spec.aws_access_key_id), _deref(spec.aws_secret_access_key), token)
     try:
         creds = load_default_credentials(spec.aws_profile_name)
     except Exception as exc:  # botocore raises ProfileNotFound and friends
@@ -183,19 +210,19 @@ def _client_creator(spec: CredentialSpec, region: str) -> Any:
     return create
 
 
-def load_credentials(spec: CredentialSpec, region: str) -> Credentials:
-    """Build botocore credentials for ``spec``; refreshable ones renew themselves.
+def load_credentials(spec: CredentialSpec, region: str) -> CredentialSource:
+    """Build credentials for ``spec``; refreshable (role) ones renew themselves.
 
     May do network I/O (STS) for roles, so async callers must run it off the event loop.
     """
+    if not spec.aws_role_name:
+        return _base_credentials(spec)
     from botocore.credentials import (
         AssumeRoleCredentialFetcher,
         AssumeRoleWithWebIdentityCredentialFetcher,
         DeferredRefreshableCredentials,
     )
 
-    if not spec.aws_role_name:
-        return _base_credentials(spec)
     role_arn = _role_arn(spec.aws_role_name)
     extra: dict[str, Any] = {"RoleSessionName": spec.aws_session_name or "litellm-sagemaker-openai"}
     if spec.aws_web_identity_token:
@@ -222,7 +249,10 @@ def load_credentials(spec: CredentialSpec, region: str) -> Credentials:
             _client_creator(spec, region), _base_credentials(spec), role_arn, extra_args=extra
         )
         method = "assume-role"
-    return DeferredRefreshableCredentials(refresh_using=fetcher.fetch_credentials, method=method)
+    refreshable: CredentialSource = DeferredRefreshableCredentials(
+        refresh_using=fetcher.fetch_credentials, method=method
+    )
+    return refreshable
 
 
 def _load_failure(exc: Exception) -> CredentialsError:
@@ -241,7 +271,7 @@ def _load_failure(exc: Exception) -> CredentialsError:
     )
 
 
-def freeze(credentials: Credentials) -> ReadOnlyCredentials:
+def freeze(credentials: CredentialSource) -> FrozenCredentials:
     """One coherent (key, secret, token) snapshot, as CredentialsError if it cannot be had.
 
     Role credentials are fetched lazily: botocore assumes the role (first time, or on refresh)
@@ -255,7 +285,7 @@ def freeze(credentials: Credentials) -> ReadOnlyCredentials:
         raise _load_failure(exc) from None
 
 
-def credential_expiry(credentials: Credentials) -> datetime | None:
+def credential_expiry(credentials: CredentialSource) -> datetime | None:
     """When refreshable credentials expire (None for static keys)."""
     expiry = getattr(credentials, "_expiry_time", None)
     return expiry if isinstance(expiry, datetime) else None

@@ -2,10 +2,13 @@
 
 Streams are opened *before* the iterator is returned, so errors before the first byte
 raise from ``completion(stream=True)`` itself, where the Router retries, falls back and
-applies ``context_window_fallbacks``. LiteLLM calls ``astreaming`` in an executor thread with
-no event loop; to open the request on the caller's loop (so no thread is held per stream),
-a CustomLogger hook that LiteLLM awaits on that loop records it in a ContextVar, which
-LiteLLM copies into the executor thread.
+applies ``context_window_fallbacks``. LiteLLM calls ``astreaming`` in a worker of the loop's
+default executor, with no event loop; to open the request on the caller's loop (so no thread
+is held per stream), a CustomLogger hook that LiteLLM awaits on that loop records the loop and
+the caller's task in a ContextVar, which LiteLLM copies into the worker. The worker then waits
+for the response headers. The rule that keeps that wait safe: nothing the open needs may run
+on that same executor (DNS and token mints run on the plugin's own pools, see ``_threads.py``),
+and a caller that gives up takes the open with it.
 """
 
 from __future__ import annotations

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import Final
 
-from ._credentials import load_default_credentials, resolve_region
+from ._credentials import (
+    CredentialSource,
+    FrozenCredentials,
+    load_default_credentials,
+    resolve_region,
+)
 from ._exceptions import ConfigurationError, CredentialsError
 from ._sigv4 import presign_post
-
-if TYPE_CHECKING:
-    from botocore.credentials import ReadOnlyCredentials
 
 # The presigned request always names the global host, whatever the region's partition:
 # sagemaker-core does the same, and the service validates the region from the credential scope.
@@ -28,18 +30,21 @@ TOKEN_VERSION: Final = "&Version=1"
 MAX_TOKEN_SECONDS: Final = 43200  # the service caps tokens at 12 hours
 
 
-class SupportsFrozenCredentials(Protocol):
-    """Anything botocore-like that can give a coherent (key, secret, token) snapshot."""
-
-    def get_frozen_credentials(self) -> ReadOnlyCredentials: ...
+# Anything botocore-like that can give a coherent (key, secret, token) snapshot.
+SupportsFrozenCredentials = CredentialSource
 
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def mint_token(credentials: ReadOnlyCredentials, region: str, expires: int) -> str:
-    """Pure core: sign a ``CallWithBearerToken`` presigned URL and encode it as a token."""
+def mint_token(
+    credentials: FrozenCredentials, region: str, expires: int, now: datetime | None = None
+) -> str:
+    """Pure core: sign a ``CallWithBearerToken`` presigned URL and encode it as a token.
+
+    ``now`` (UTC) is the signing time; tests pin it, everyone else leaves it to the clock.
+    """
     presigned = presign_post(
         host=TOKEN_HOST,
         service=TOKEN_SERVICE,
@@ -49,7 +54,7 @@ def mint_token(credentials: ReadOnlyCredentials, region: str, expires: int) -> s
         secret_key=credentials.secret_key,
         session_token=credentials.token,
         expires=expires,
-        now=_utcnow(),
+        now=now or _utcnow(),
     )
     return TOKEN_PREFIX + base64.b64encode((presigned + TOKEN_VERSION).encode("utf-8")).decode(
         "ascii"

@@ -14,15 +14,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta, timezone
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
-from ._credentials import CredentialSpec, credential_expiry, freeze, load_credentials
+from ._credentials import (
+    CredentialSource,
+    CredentialSpec,
+    credential_expiry,
+    freeze,
+    load_credentials,
+)
 from ._redact import register_secret
 from ._threads import MINT_POOL
 from ._token import expiry_seconds, mint_token
-
-if TYPE_CHECKING:
-    from botocore.credentials import Credentials
 
 DEFAULT_EXPIRY: Final = timedelta(hours=12)
 MAX_REFRESH_MARGIN: Final = 300.0  # refresh at most 5 minutes before expiry...
@@ -47,7 +50,7 @@ class TokenCache:
         self._expires = expiry_seconds(expiry)
         self._clock = clock
         self._entries: dict[tuple[str, str], _Entry] = {}
-        self._credentials: dict[str, Credentials] = {}
+        self._credentials: dict[str, CredentialSource] = {}
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self.mints = 0  # how many tokens were minted; read by tests and benchmarks

@@ -6,7 +6,6 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
-from unittest import mock
 
 from botocore.credentials import Credentials
 from starlette.applications import Starlette
@@ -37,13 +36,10 @@ def mint(
     expires: int = 3600,
     at: float | None = None,
 ) -> str:
-    """Mint a real token; ``at`` pins botocore's signing clock to that epoch second."""
+    """Mint a real token; ``at`` pins the signing time to that epoch second."""
     frozen = Credentials(creds.access_key_id, creds.secret_access_key).get_frozen_credentials()
-    if at is None:
-        return mint_token(frozen, region, expires)
-    pinned = datetime.fromtimestamp(at, timezone.utc).replace(tzinfo=None)
-    with mock.patch("botocore.auth.get_current_datetime", return_value=pinned):
-        return mint_token(frozen, region, expires)
+    pinned = None if at is None else datetime.fromtimestamp(at, timezone.utc)
+    return mint_token(frozen, region, expires, now=pinned)
 
 
 def bearer(token: str | None = None) -> dict[str, str]:

@@ -100,6 +100,8 @@ def test_sync_stream_left_early_gives_its_connection_back(how: str) -> None:
         for _ in range(ROUNDS):
             stream = litellm.completion(**kwargs)
             if how == "close":
+                if not hasattr(stream, "close"):
+                    pytest.skip("this LiteLLM's sync stream wrapper has no close() (before 1.108)")
                 stream.close()
             elif how == "break":
                 for _chunk in stream:

@@ -34,6 +34,7 @@ from faults.faults_support import async_pool_problems, sync_pool_problems
 from conformance._emulator import EmulatorConfig, TestCredentials, create_emulator_app
 from conformance._emulator._harness import serve_app
 from conformance._reference import ReferenceConfig
+from litellm_sagemaker_openai import _token
 from litellm_sagemaker_openai._send import TOKENS
 
 REGION = {"aws_region_name": "us-east-1"}
@@ -80,12 +81,12 @@ def _route() -> Iterator[Route]:
 
 @pytest.fixture
 def route(_route: Route, monkeypatch: pytest.MonkeyPatch) -> Route:
-    """The route, its clock reset to now and shared by the token cache and botocore's signer."""
+    """The route, its clock reset to now and shared by the token cache and the signer."""
     _route.clock.now = time.time()
     _route.hits.clear()
     _route.refuse = None
     monkeypatch.setattr(TOKENS, "_clock", _route.clock)
-    monkeypatch.setattr(botocore.auth, "get_current_datetime", _route.clock.datetime)
+    monkeypatch.setattr(_token, "_utcnow", lambda: _route.clock.datetime(remove_tzinfo=False))
     return _route
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any, Final
 
 from ._format import HOP_HEADERS, Response
@@ -77,6 +77,33 @@ async def send_unanswered(send: Send, error: str) -> None:
     await send({"type": "http.response.body", "body": body.encode("utf-8")})
 
 
+def paced(times: Iterable[float], max_wait: float | None) -> list[float]:
+    """When a replay plays parts recorded at ``times``: each pause capped at ``max_wait``.
+
+    Offsets in seconds from the request's arrival, as ``times`` are; recorded times that go
+    backwards (parts that arrived together) are played together.
+    """
+    offsets, before, due = [], 0.0, 0.0
+    for t in times:
+        pause = max(0.0, t - before)
+        before = max(t, before)
+        due += pause if max_wait is None else min(pause, max_wait)
+        offsets.append(due)
+    return offsets
+
+
+def played_parts(response: Response) -> list[float]:
+    """The recorded times a replay plays, in order: the head, each chunk, and the end.
+
+    An answer the client gave up on (``client_gone``) stops at its last recorded part: the
+    replay then waits, as the container did, until the client goes.
+    """
+    if response.ended == "client_gone":
+        head = [] if response.status is None else [response.head_at]
+        return head + [t for t, _ in response.chunks]
+    return [response.head_at, *(t for t, _ in response.chunks), response.end]
+
+
 async def play(
     response: Response,
     send: Send,
@@ -95,32 +122,28 @@ async def play(
             the connection mid-body, as the container did.
     """
     loop = asyncio.get_running_loop()
-    recorded_before, due = 0.0, start
+    due = iter(paced(played_parts(response), max_wait))
 
-    async def at(t: float) -> None:
-        nonlocal recorded_before, due
-        pause = max(0.0, t - recorded_before)
-        recorded_before = max(t, recorded_before)
-        due += pause if max_wait is None else min(pause, max_wait)
-        await asyncio.sleep(max(0.0, due - loop.time()))
+    async def next_part() -> None:
+        await asyncio.sleep(max(0.0, start + next(due) - loop.time()))
 
     if response.status is None and response.ended == "client_gone":
         # The kit gave up before the container answered at all (its timeout): do the same.
         await until_disconnect(receive)
         return
-    await at(response.head_at)
+    await next_part()
     if response.status is None:
         await send_unanswered(send, response.error or "unknown")
         return
     await start_response(send, response.status, response.headers)
-    for t, data in response.chunks:
-        await at(t)
+    for _, data in response.chunks:
+        await next_part()
         await send({"type": "http.response.body", "body": data, "more_body": True})
-    await at(response.end)
-    if response.ended == "upstream_error":
-        raise StreamBroken(f"replaying a broken stream: {response.error}")
     if response.ended == "client_gone":
         # The kit stopped reading (its timeout): keep it waiting as the container did.
         await until_disconnect(receive)
         return
+    await next_part()
+    if response.ended == "upstream_error":
+        raise StreamBroken(f"replaying a broken stream: {response.error}")
     await send({"type": "http.response.body", "body": b"", "more_body": False})

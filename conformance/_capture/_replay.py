@@ -5,7 +5,8 @@ Headers only break ties: when a capture holds several answers to the same body, 
 recorded request headers agree most with the new request's wins, so a change to headers a
 container ignores (User-Agent, X-Stainless-*) never invalidates a capture. Repeated requests
 get the recorded answers in order, then start over. A request the capture has no answer for
-gets a loud 599 and is listed in :attr:`Replay.misses`.
+gets a loud 599 and is listed in :attr:`Replay.misses`. A capture holding several kit runs (one
+per mode) replays one of them: the same request may have got another answer in another run.
 """
 
 from __future__ import annotations
@@ -19,7 +20,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
-from ._asgi import Message, Receive, Send, play, read_body, request_headers, request_path
+from ._asgi import (
+    Message,
+    Receive,
+    Send,
+    paced,
+    play,
+    played_parts,
+    read_body,
+    request_headers,
+    request_path,
+)
 from ._format import EXCHANGES_FILE, Exchange, body_digest, matched_headers, read_exchanges
 
 MISS_STATUS: Final = 599
@@ -41,20 +52,44 @@ class Replay:
         self.source = source
         self.max_wait = max_wait
         self.misses: list[str] = []
+        self.exchanges = list(exchanges)
         self._by_key: dict[Key, list[Exchange]] = {}
-        for exchange in exchanges:
+        for exchange in self.exchanges:
             req = exchange.request
             self._by_key.setdefault((req.method, req.path, req.digest), []).append(exchange)
         self._turns: dict[tuple[Key, tuple[int, ...]], Iterator[Exchange]] = {}
         self._lock = threading.Lock()
 
     @classmethod
-    def from_dir(cls, folder: Path, *, max_wait: float | None = None) -> Replay:
-        """The replay of a capture folder (its ``exchanges.jsonl``); see :func:`play`."""
+    def from_dir(
+        cls, folder: Path, *, max_wait: float | None = None, run: str | None = None
+    ) -> Replay:
+        """The replay of a capture folder (its ``exchanges.jsonl``), or of one ``run`` in it.
+
+        See :func:`play` for ``max_wait``.
+        """
         path = folder / EXCHANGES_FILE
         if not path.is_file():
             raise FileNotFoundError(f"no capture at {path}; {RECAPTURE}")
-        return cls(read_exchanges(path), source=str(folder), max_wait=max_wait)
+        exchanges = [e for e in read_exchanges(path) if run is None or e.run == run]
+        if not exchanges:
+            raise LookupError(f"{path} holds no exchange of the run {run!r}; {RECAPTURE}")
+        source = str(folder) if run is None else f"{folder} ({run} run)"
+        return cls(exchanges, source=source, max_wait=max_wait)
+
+    def longest_answer(self) -> float:
+        """Seconds the slowest recorded answer takes to replay, up to its last recorded part.
+
+        A client whose deadline is well past this gets every recorded answer whole, and still
+        sees each recorded hang (an answer it gave up on) as a hang.
+        """
+        return max(
+            (
+                max(paced(played_parts(e.response), self.max_wait), default=0.0)
+                for e in self.exchanges
+            ),
+            default=0.0,
+        )
 
     def match(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Exchange:
         """The recorded exchange that answers this request.
@@ -104,10 +139,12 @@ class Replay:
 
 
 @contextmanager
-def serve_replay(folder: Path, *, max_wait: float | None = None) -> Iterator[tuple[str, Replay]]:
-    """Serve a capture folder on loopback; yield its base URL and the :class:`Replay`."""
+def serve_replay(
+    folder: Path, *, max_wait: float | None = None, run: str | None = None
+) -> Iterator[tuple[str, Replay]]:
+    """Serve a capture folder (or one ``run`` of it) on loopback; yield its URL and the Replay."""
     from conformance._serve import serve_app
 
-    replay = Replay.from_dir(folder, max_wait=max_wait)
+    replay = Replay.from_dir(folder, max_wait=max_wait, run=run)
     with serve_app(replay) as url:
         yield url, replay

@@ -8,7 +8,6 @@ the kit's own stress rather than about the container.
 from __future__ import annotations
 
 import threading
-import time
 from typing import Final
 
 from .._context import CheckContext
@@ -18,6 +17,10 @@ from ._prompts import LONG_PROMPT, user
 from .container import PING_TIMEOUT, ping_ok
 
 BUSY_PINGS: Final = 10
+# Pings are spread over the generation, not sent back to back: ten pings in a row take ~50 ms and
+# were all over before a fast engine's first token (vLLM's comes after ~250 ms), so a passing
+# engine was judged inconclusive or passed by chance.
+PING_INTERVAL: Final = 0.1
 LARGE_BODY_BYTES: Final = 5_900_000  # just under InvokeEndpoint's 6,291,456-byte cap
 OVER_CONTEXT_WORDS: Final = 300_000  # beyond any context window in use today
 
@@ -47,7 +50,7 @@ def ping_while_generating(ctx: CheckContext) -> str:
     pings: list[Exchange] = []
     while worker.is_alive() and len(pings) < BUSY_PINGS:
         pings.append(ctx.get("/ping", timeout=PING_TIMEOUT))
-        time.sleep(0.01)
+        worker.join(PING_INTERVAL)
     worker.join()
     if stopped:
         raise stopped[0]

@@ -2,30 +2,30 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-import httpx
-
-import conformance._context
-from conformance import Report, run
+from conformance import Report
 from conformance._capture import serve_replay
 from conformance._capture._format import MANIFEST_FILE
+from conformance._context import CheckContext
+from conformance._limits import DEFAULT_REQUEST_TIMEOUT, Limits
+from conformance._registry import Check
+from conformance._report import Result
+from conformance._runner import open_target, run_checks, select_checks
 
 CAPTURES: Final = Path(__file__).resolve().parent
 # A replay pauses at most this long before a head or between chunks: a serial engine's minute-long
 # queue replays in a blink, while every chunk still arrives on its own, far apart enough for the
 # kit's timing checks (sse.incremental wants 10 ms of spread).
 MAX_WAIT: Final = 0.25
-# The kit's per-read timeout during a replay. A recorded hang is a hang at any length, so the kit
-# need not wait its real 60 s to see it; every recorded answer arrives within MAX_WAIT per part.
-READ_TIMEOUT: Final = 5.0
+# The kit's request timeout in a replay is twice the slowest recorded answer's replay, plus this
+# much slack for a loaded CI machine, and never more than the recorded run's own timeout. A
+# recorded hang is a hang at any length, so the kit need not wait its real 20 s to see it again.
+REPLAY_SLACK: Final = 2.0
 
 
 def capture_folders() -> list[Path]:
@@ -39,146 +39,90 @@ def load_manifest(folder: Path) -> dict[str, Any]:
     return data
 
 
-@contextmanager
-def short_reads(seconds: float) -> Iterator[None]:
-    """Give the kit's requests a shorter read timeout for the duration of a replay."""
-    saved = conformance._context.TIMEOUT
-    conformance._context.TIMEOUT = httpx.Timeout(seconds, connect=5.0)  # type: ignore[misc]
-    try:
-        yield
-    finally:
-        conformance._context.TIMEOUT = saved  # type: ignore[misc]
+def recorded_outcomes(manifest: dict[str, Any], mode: str) -> dict[str, str]:
+    """The verdicts the live engine got in ``mode``, by check id."""
+    return {r["id"]: r["outcome"] for r in manifest["runs"][mode]["results"]}
+
+
+@dataclass
+class ReplayLimits(Limits):
+    """The recorded run's bounds in a replay, where time runs faster than it did live.
+
+    The budget is not a clock here: it runs out right after the check the recorded run's
+    budget ran out after (``spend_after``), so the replay stops where the live run stopped.
+    """
+
+    spend_after: str | None = field(default=None, compare=False)
+    spent: bool = field(default=False, compare=False)
+
+    @property
+    def ends_at(self) -> float | None:
+        return None
+
+    def remaining(self) -> float | None:
+        return 0.0 if self.spent else None
+
+    def finished(self, check: Check, _: Result) -> None:
+        """The runner's ``on_result``: spend the budget after ``spend_after``."""
+        self.spent = self.spent or check.id == self.spend_after
+
+
+def replay_limits(run: dict[str, Any], longest_answer: float) -> ReplayLimits:
+    """Bounds that reach the recorded run's verdicts fast (see REPLAY_SLACK)."""
+    recorded = run.get("request_timeout") or DEFAULT_REQUEST_TIMEOUT
+    timeout = min(recorded, 2 * longest_answer + REPLAY_SLACK)
+    stopped = run.get("stopped") or {}
+    if stopped.get("reason") != "budget":
+        return ReplayLimits(request_timeout=timeout, budget=None)
+    after = stopped.get("after")
+    return ReplayLimits(
+        request_timeout=timeout, budget=run["budget"], spend_after=after, spent=after is None
+    )
 
 
 @dataclass(frozen=True)
 class Replayed:
     """What the kit concluded from a replayed capture."""
 
-    outcomes: dict[str, str]
+    report: Report
     misses: list[str]
     seconds: float
+    request_timeout: float
+
+    @property
+    def outcomes(self) -> dict[str, str]:
+        return {r.id: r.outcome.value for r in self.report.results}
 
 
-def _run_kit(url: str, mode: str, model: str) -> Report:
-    try:  # the kit with bounded runs takes its timeout as Limits (issue 9, section 1)
-        limits = importlib.import_module("conformance._limits").Limits
-    except ImportError:
-        with short_reads(READ_TIMEOUT):
-            return run(url, mode=mode, model=model)
-    bounds = limits(request_timeout=READ_TIMEOUT, budget=None)
-    return run(url, mode=mode, model=model, limits=bounds)  # type: ignore[call-arg,unused-ignore]
+def kit_report(url: str, mode: str, model: str, limits: ReplayLimits) -> Report:
+    """The whole kit in ``mode`` against ``url``, as ``conformance.run()`` runs it, in ``limits``."""
+    with open_target(url, mode) as target:
+        ctx = CheckContext(target, model=model, limits=limits)
+        try:
+            return run_checks(select_checks(), ctx, on_result=limits.finished)
+        finally:
+            ctx.close()
 
 
-def replay_kit(folder: Path, mode: str, model: str) -> Replayed:
-    """Run the whole kit in ``mode`` against the capture in ``folder``."""
+def replay_kit(folder: Path, mode: str, manifest: dict[str, Any]) -> Replayed:
+    """Run the whole kit in ``mode`` against that mode's run in the capture in ``folder``."""
     start = time.perf_counter()
-    with serve_replay(folder, max_wait=MAX_WAIT) as (url, replay):
-        report = _run_kit(url, mode, model)
-    outcomes = {r.id: r.outcome.value for r in report.results}
-    return Replayed(outcomes, list(replay.misses), time.perf_counter() - start)
+    with serve_replay(folder, max_wait=MAX_WAIT, run=mode) as (url, replay):
+        limits = replay_limits(manifest["runs"][mode], replay.longest_answer())
+        report = kit_report(url, mode, manifest["model"], limits)
+    seconds = time.perf_counter() - start
+    return Replayed(report, list(replay.misses), seconds, limits.request_timeout)
 
 
-def recorded_outcomes(manifest: dict[str, Any], mode: str) -> dict[str, str]:
-    """The verdicts the live engine got in ``mode``, by check id."""
-    return {r["id"]: r["outcome"] for r in manifest["runs"][mode]["results"]}
-
-
-# -- the published table (docs/kit/engines.md) -------------------------------------------------
-
-DOCS_PAGE: Final = CAPTURES.parents[1] / "docs" / "kit" / "engines.md"
-TABLE_START: Final = "<!-- engines-table:start: generated by `make engines`; do not edit -->"
-TABLE_END: Final = "<!-- engines-table:end -->"
-OUTCOME_ORDER: Final = ("passed", "failed", "errored", "skipped")
-BROKEN: Final = ("failed", "errored")
-
-
-def broken_musts(manifest: dict[str, Any]) -> list[str]:
-    """The MUST checks the engine failed (or errored) in any mode, in catalogue order."""
-    found: dict[str, None] = {}
-    for run_ in manifest["runs"].values():
-        for result in run_["results"]:
-            if result["severity"] == "MUST" and result["outcome"] in BROKEN:
-                found[result["id"]] = None
-    return list(found)
-
-
-def _version(manifest: dict[str, Any]) -> str:
-    return ", ".join(f"{name} {v}" for name, v in manifest["versions"].items())
-
-
-def _size(num_bytes: int | None) -> str:
-    return "?" if num_bytes is None else f"{num_bytes / 1e9:.1f} GB"
-
-
-def _minutes(seconds: float | None) -> str:
-    return "?" if seconds is None else f"{seconds / 60:.1f} min"
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def render_table(manifests: list[dict[str, Any]]) -> str:
-    """The generated part of docs/kit/engines.md: verdicts, how each engine ran, findings."""
-    outcomes = list(OUTCOME_ORDER) + sorted(
-        {o for m in manifests for r in m["runs"].values() for o in r["summary"]}
-        - set(OUTCOME_ORDER)
-    )
-    lines = [TABLE_START, ""]
-    lines.append(
-        "| engine | version | mode | " + " | ".join(outcomes) + " | MUST broken | kit wall time |"
-    )
-    lines.append("|---" * (len(outcomes) + 5) + "|")
-    for m in manifests:
-        for mode, run_ in m["runs"].items():
-            counts = " | ".join(str(run_["summary"].get(o, 0)) for o in outcomes)
-            musts = sorted(
-                {
-                    r["id"]
-                    for r in run_["results"]
-                    if r["severity"] == "MUST" and r["outcome"] in BROKEN
-                }
-            )
-            broken = ", ".join(f"`{cid}`" for cid in musts) or "none"
-            lines.append(
-                f"| {m['title']} | {_version(m)} | {mode} | {counts} | {broken} "
-                f"| {run_['wall_seconds']:.0f} s |"
-            )
-    lines += ["", "| engine | command line | model sent | install | disk | captured (kit) |"]
-    lines.append("|---" * 6 + "|")
-    for m in manifests:
-        isolated = "".join(f" (`{cid}` run alone, then a restart)" for cid in m.get("isolated", []))
-        lines.append(
-            f"| {m['title']} | `{_cell(m['command'])}`{isolated} | `{m['model']}` "
-            f"| {_minutes(m['install_seconds'])} | {_size(m['disk_bytes'])} "
-            f"| {m['captured_at'][:10]} ({m['kit_commit']}) |"
-        )
-    for m in manifests:
-        lines += ["", f"**{m['title']}**: every verdict other than a pass", ""]
-        rows = []
-        for mode, run_ in m["runs"].items():
-            for r in run_["results"]:
-                if r["outcome"] != "passed":
-                    rows.append(
-                        f"- {mode}, `{r['id']}` ({r['severity']}, {r['outcome']}): {_cell(r['message'])[:300]}"
-                    )
-        lines += rows or ["- none"]
-    lines += ["", TABLE_END]
-    return "\n".join(lines)
-
-
-def published_table(page: Path = DOCS_PAGE) -> str:
-    """The generated block as it stands in the docs page."""
-    text = page.read_text(encoding="utf-8")
-    start, end = text.index(TABLE_START), text.index(TABLE_END) + len(TABLE_END)
-    return text[start:end]
-
-
-def advice_section(title: str, page: Path = DOCS_PAGE) -> str:
-    """The hand-written advice for one engine: its ``### title`` section of the docs page."""
-    text = page.read_text(encoding="utf-8")
-    start = text.find(f"\n### {title}\n")
-    if start < 0:
-        return ""
-    end = text.find("\n#", start + 1)
-    return text[start : end if end > 0 else len(text)]
+def moved_verdicts(manifest: dict[str, Any], mode: str, replayed: Replayed) -> list[str]:
+    """What the replay did not reproduce: verdicts, the exit code, unmatched requests."""
+    want, got = recorded_outcomes(manifest, mode), replayed.outcomes
+    moved = [
+        f"{cid}: {want.get(cid)} recorded, {got.get(cid)} replayed"
+        for cid in sorted(want.keys() | got.keys())
+        if want.get(cid) != got.get(cid)
+    ]
+    recorded_exit = manifest["runs"][mode]["exit_code"]
+    if recorded_exit != replayed.report.exit_code:
+        moved.append(f"exit code: {recorded_exit} recorded, {replayed.report.exit_code} replayed")
+    return moved + [f"miss: {m}" for m in replayed.misses]

@@ -210,3 +210,32 @@ def test_an_error_answer_is_replayed_with_its_status_and_body(tmp_path: Path) ->
     with serve_replay(tmp_path) as (url, _), httpx.Client(base_url=url) as client:
         again = _post(client, "/chat", {"x": 1}, **{"content-type": "text/plain"})
     assert (again.status_code, again.content) == (415, original.content)
+
+
+def test_a_replay_of_one_run_answers_with_that_runs_answers(tmp_path: Path) -> None:
+    with recorded(tmp_path) as (client, recorder):
+        recorder.run = "direct"
+        _post(client, "/chat", {"x": 1}, **{"content-type": "application/json"})
+        recorder.run = "mock"
+        _post(client, "/chat", {"x": 1}, **{"content-type": "text/plain"})
+    for run, status in (("direct", 200), ("mock", 415)):
+        with serve_replay(tmp_path, run=run) as (url, _), httpx.Client(base_url=url) as client:
+            # The same request, headers and all: only the run tells the two answers apart.
+            assert _post(client, "/chat", {"x": 1}).status_code == status
+    with pytest.raises(LookupError, match="make engines"):
+        Replay.from_dir(tmp_path, run="live")
+
+
+def test_the_longest_answer_is_the_slowest_replay_before_a_hang(tmp_path: Path) -> None:
+    with recorded(tmp_path) as (client, _):
+        _post(client, "/stream", {"paced": True})
+        with pytest.raises(httpx.ReadTimeout):
+            client.post("/hang", content=b"{}", timeout=0.3)
+    stream, hang = read_exchanges(tmp_path / EXCHANGES_FILE)
+    assert hang.response.ended == "client_gone"
+    # The hang adds nothing: a replay plays no part of it, it only waits for the client.
+    assert Replay([hang]).longest_answer() == 0.0
+    whole = Replay([stream]).longest_answer()
+    assert whole == pytest.approx(stream.response.end)
+    capped = Replay([stream, hang], max_wait=0.01).longest_answer()
+    assert capped <= 0.01 * (len(stream.response.chunks) + 2) < whole

@@ -8,10 +8,6 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 ENGINES="${ENGINES:-transformers llamacpp vllm}"
 KIT_PY="$REPO/.venv/bin/python"
-# Checks that leave an engine unusable for the rest of the run: they run alone, last, and the engine is
-# restarted after them (see docs/kit/engines.md). transformers serve is a serial server and spends an hour
-# on the 5.9 MB body of container.large_body, so every later request would time out.
-declare -A ISOLATE=([transformers]="container.large_body")
 
 # The transformers setup builds the model the other engines serve.
 "$HERE/setup.sh" transformers
@@ -20,9 +16,7 @@ for engine in $ENGINES; do
   [ "$engine" = transformers ] || "$HERE/setup.sh" "$engine"
   trap '"$HERE/stop.sh" "$engine"' EXIT
   "$HERE/start_$engine.sh"
-  isolate=()
-  for check in ${ISOLATE[$engine]:-}; do isolate+=(--isolate "$check"); done
-  "$KIT_PY" "$HERE/capture.py" "$engine" "${isolate[@]}" || status=1
+  "$KIT_PY" "$HERE/capture.py" "$engine" || status=1
   "$HERE/stop.sh" "$engine"
   trap - EXIT
 done

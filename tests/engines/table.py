@@ -6,13 +6,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from captures.captures_support import (
-    DOCS_PAGE,
-    capture_folders,
-    load_manifest,
-    published_table,
-    render_table,
-)
+from captures.captures_support import capture_folders, load_manifest
+from captures.table_support import DOCS_PAGE, published_table, render_table
 
 
 def main() -> None:

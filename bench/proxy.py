@@ -14,15 +14,21 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from bench._core import Options, Result, interleave, ratios
-from bench._servers import ENDPOINT, MESSAGES, REGION, Server, server_process, stop
+from bench._servers import ENDPOINT, MESSAGES, REGION, Server, pin, server_process, stop
 
 TARGET: Final = 1.0
 MASTER_KEY: Final = "sk-bench-" + "0123456789abcdef" * 2
 STARTUP_S: Final = 120.0
 STREAM_TOKENS: Final = 100
+# `litellm` with the proxy's modules moved out of the garbage collector's reach before it serves:
+# a full collection then scans only what was allocated since, not LiteLLM's ~700k objects.
+GC_FREEZE_LAUNCHER: Final = (
+    "import gc, sys; import litellm.proxy.proxy_server; gc.freeze(); "
+    "from litellm.proxy.proxy_cli import run_server; sys.argv[0] = 'litellm'; run_server()"
+)
 
 
 def _free_port() -> int:
@@ -31,35 +37,42 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def deployments(server: Server) -> list[dict[str, Any]]:
+    """The two deployments every proxy benchmark compares, on the same route."""
+    return [
+        {
+            "model_name": "plugin",
+            "litellm_params": {
+                "model": f"sagemaker_openai/{ENDPOINT}",
+                "api_base": server.base,
+                "aws_region_name": REGION,
+                "aws_access_key_id": server.creds.access_key_id,
+                "aws_secret_access_key": server.creds.secret_access_key,
+            },
+        },
+        {
+            "model_name": "openai",
+            "litellm_params": {
+                "model": "openai/",
+                "api_base": server.route,
+                "api_key": server.static_token(),
+            },
+        },
+    ]
+
+
 @contextlib.contextmanager
-def litellm_proxy(server: Server) -> Iterator[str]:
-    """One ``litellm`` proxy worker with both deployments; yields its base URL."""
+def proxy_process(
+    model_list: list[dict[str, Any]], cpus: set[int] | None = None, gc_freeze: bool = False
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """One ``litellm --config`` proxy worker serving ``model_list``; yields (base URL, process).
+
+    ``gc_freeze`` starts it through :data:`GC_FREEZE_LAUNCHER` (docs/performance.md).
+    """
     import httpx
 
-    creds = {
-        "aws_region_name": REGION,
-        "aws_access_key_id": server.creds.access_key_id,
-        "aws_secret_access_key": server.creds.secret_access_key,
-    }
     config = {
-        "model_list": [
-            {
-                "model_name": "plugin",
-                "litellm_params": {
-                    "model": f"sagemaker_openai/{ENDPOINT}",
-                    "api_base": server.base,
-                    **creds,
-                },
-            },
-            {
-                "model_name": "openai",
-                "litellm_params": {
-                    "model": "openai/",
-                    "api_base": server.route,
-                    "api_key": server.static_token(),
-                },
-            },
-        ],
+        "model_list": model_list,
         "litellm_settings": {
             "custom_provider_map": [
                 {
@@ -81,10 +94,11 @@ def litellm_proxy(server: Server) -> Iterator[str]:
             "DISABLE_SCHEMA_UPDATE": "true",
         }
         cli = Path(sys.executable).with_name("litellm")
+        launch = [sys.executable, "-c", GC_FREEZE_LAUNCHER] if gc_freeze else [str(cli)]
         log = (work / "proxy.log").open("w")
         proc = subprocess.Popen(
             [
-                str(cli),
+                *launch,
                 "--config",
                 str(work / "config.yaml"),
                 "--host",
@@ -98,6 +112,7 @@ def litellm_proxy(server: Server) -> Iterator[str]:
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=pin(cpus),
         )
         base = f"http://127.0.0.1:{port}"
         try:
@@ -110,10 +125,17 @@ def litellm_proxy(server: Server) -> Iterator[str]:
                     if httpx.get(f"{base}/health/liveliness", timeout=1).status_code == 200:
                         break
                 time.sleep(0.3)
-            yield base
+            yield base, proc
         finally:
             stop(proc)
             log.close()
+
+
+@contextlib.contextmanager
+def litellm_proxy(server: Server) -> Iterator[str]:
+    """One ``litellm`` proxy worker with both deployments; yields its base URL."""
+    with proxy_process(deployments(server)) as (base, _):
+        yield base
 
 
 def _cases(base: str) -> dict[str, Callable[[], tuple[float, float]]]:

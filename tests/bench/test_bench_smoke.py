@@ -12,7 +12,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 IDS = ["auth_per_request", "nonstream_overhead", "stream_per_chunk", "stream_ttfc",
-       "stream_pacing", "concurrency", "cold_start", "import_cost", "proxy_overhead", "sagemaker_chat",
+       "stream_pacing", "concurrency", "cold_start", "import_cost", "proxy_overhead", "proxy_capacity",
+       "sagemaker_chat",
        "conformance_runtime"]  # fmt: skip
 
 

@@ -23,10 +23,14 @@ from litellm_sagemaker_openai._coalesce import TEXT_KEYS, coalesce_chunks
 
 text = st.text(st.characters(blacklist_categories=["Cs"]), max_size=6)
 maybe = st.one_of(st.none(), text)
-fragment = st.fixed_dictionaries(
-    {"index": st.sampled_from([0, 0, 1, 2]), "function": st.fixed_dictionaries(
-        {"arguments": maybe}, optional={"name": st.sampled_from(["f", "g"])})},
-    optional={"id": st.sampled_from(["call_1", "call_2"]), "type": st.just("function")},
+indices = st.sampled_from([0, 0, 1, 2])
+fragment = st.one_of(
+    st.builds(lambda i, a: {"index": i, "function": {"arguments": a}}, indices, maybe),
+    st.fixed_dictionaries(
+        {"index": indices, "function": st.fixed_dictionaries(
+            {"arguments": maybe}, optional={"name": st.sampled_from(["f", "g"])})},
+        optional={"id": st.sampled_from(["call_1", "call_2"]), "type": st.just("function")},
+    ),
 )  # fmt: skip
 token = st.builds(lambda t: {"token": t, "logprob": -0.5, "bytes": None, "top_logprobs": []}, text)
 delta = st.fixed_dictionaries(

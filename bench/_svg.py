@@ -28,7 +28,13 @@ def _log_ticks(low: float, high: float) -> list[float]:
     return ticks
 
 
-def capacity_plot(rows: Sequence[dict[str, Any]], cases: Sequence[str], limit_ms: float) -> str:
+def capacity_plot(
+    rows: Sequence[dict[str, Any]],
+    cases: Sequence[str],
+    limit_ms: float,
+    capacities: dict[str, int] | None = None,
+    subtitle: str = "",
+) -> str:
     """The SVG text of the plot (log-log axes, the limit drawn as a dashed line)."""
     points = [(r["streams"], r["p99_ms"]) for r in rows if r.get("p99_ms")]
     if not points:
@@ -51,6 +57,7 @@ def capacity_plot(rows: Sequence[dict[str, Any]], cases: Sequence[str], limit_ms
         f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>',
         f'<text x="{LEFT}" y="22" font-size="14" font-weight="bold">'
         "One LiteLLM proxy worker: chunk-delay p99 against concurrent streams</text>",
+        f'<text x="{LEFT}" y="{HEIGHT - 4}" font-size="10" fill="#555">{escape(subtitle)}</text>',
     ]
     for tick in _log_ticks(x_low, x_high):
         out.append(f'<line x1="{x(tick):.1f}" y1="{TOP}" x2="{x(tick):.1f}" '
@@ -91,5 +98,11 @@ def capacity_plot(rows: Sequence[dict[str, Any]], cases: Sequence[str], limit_ms
                    'stroke-width="2"/>')  # fmt: skip
         label = escape(LABELS.get(case, case))
         out.append(f'<text x="{WIDTH - RIGHT + 38}" y="{legend_y}">{label}</text>')
+        if capacities is not None:
+            out.append(f'<text x="{WIDTH - RIGHT + 38}" y="{legend_y + 80}" font-size="11">'
+                       f"{label}: {capacities.get(case, 0)}</text>")  # fmt: skip
+    if capacities is not None:
+        out.append(f'<text x="{WIDTH - RIGHT + 12}" y="{TOP + 80}" font-weight="bold">'
+                   "capacity (streams)</text>")  # fmt: skip
     out.append("</svg>")
     return "\n".join(out) + "\n"

@@ -205,8 +205,37 @@ def run(opts: Options) -> Result:
             step(base, case, 5, 1.0, sampler, other_cpus)
         rows = ramp(base, opts, sampler, other_cpus)
     PLOT.parent.mkdir(parents=True, exist_ok=True)
-    PLOT.write_text(capacity_plot(rows, CASES, P99_LIMIT_MS))
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    subtitle = (
+        f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs, load average at the end {load}; "
+        f"{'--quick' if opts.quick else 'full run'}"
+    )
+    caps = {case: capacity(rows, case) for case in CASES}
+    PLOT.write_text(capacity_plot(rows, CASES, P99_LIMIT_MS, caps, subtitle))
+    print(steps_table(rows), file=sys.stderr)
     return _result(rows, opts, proxy_cpus, other_cpus)
+
+
+def steps_table(rows: list[dict[str, Any]]) -> str:
+    """The steps as the Markdown table of docs/performance.md."""
+
+    def cell(value: Any, digits: int = 1) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    lines = [
+        "| streams | case | chunk delay p50 / p99 / max (ms) | startup p99 (ms) | proxy CPU | "
+        "RSS (MiB) | threads | errors | passed |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in sorted(rows, key=lambda r: (r["streams"], CASES.index(r["case"]))):
+        lines.append(
+            f"| {row['streams']} | {row['case']} | {cell(row['p50_ms'])} / {cell(row['p99_ms'])}"
+            f" / {cell(row['max_ms'])} | {cell(row['startup_p99_ms'])} | "
+            f"{cell(row.get('proxy_cpu_percent'), 0)}% | {cell(row.get('proxy_rss_mib'), 0)} | "
+            f"{cell(row.get('proxy_threads'), 0)} | {row['errors']} | "
+            f"{'yes' if row['passed'] else '**no**'} |"
+        )
+    return "\n".join(lines)
 
 
 def _result(rows: list[dict[str, Any]], opts: Options, proxy_cpus: Any, other_cpus: Any) -> Result:

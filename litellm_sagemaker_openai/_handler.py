@@ -22,7 +22,7 @@ from litellm.integrations.custom_logger import CustomLogger
 from litellm.llms.custom_llm import CustomLLM
 from litellm.types.utils import ModelResponse
 
-from ._coalesce import coalesce_option
+from ._coalesce import OPTION, coalesce_option
 from ._errors import (
     SageMakerConfigurationError,
     SageMakerCredentialsError,
@@ -172,7 +172,9 @@ def _call(stream: bool, kwargs: dict[str, Any]) -> Call:
 
 def _coalesce(kwargs: dict[str, Any]) -> bool:
     """The deployment's ``stream_coalesce`` (LiteLLM puts it in optional_params)."""
-    params = {**(kwargs.get("litellm_params") or {}), **(kwargs.get("optional_params") or {})}
+    params: dict[str, Any] = kwargs.get("optional_params") or {}
+    if OPTION not in params:
+        params = kwargs.get("litellm_params") or {}
     try:
         return coalesce_option(params)
     except ConfigurationError as exc:

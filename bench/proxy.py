@@ -23,12 +23,27 @@ TARGET: Final = 1.0
 MASTER_KEY: Final = "sk-bench-" + "0123456789abcdef" * 2
 STARTUP_S: Final = 120.0
 STREAM_TOKENS: Final = 100
-# `litellm` with the proxy's modules moved out of the garbage collector's reach before it serves:
-# a full collection then scans only what was allocated since, not LiteLLM's ~700k objects.
+# `litellm` with the proxy's modules moved out of the garbage collector's reach before it serves,
+# and again on SIGUSR1 (after the first requests have imported what LiteLLM loads lazily): a full
+# collection then walks what was allocated since, not LiteLLM's ~700k objects (docs/performance.md).
 GC_FREEZE_LAUNCHER: Final = (
-    "import gc, sys; import litellm.proxy.proxy_server; gc.freeze(); "
+    "import gc, signal, sys; import litellm.proxy.proxy_server; gc.freeze(); "
+    "signal.signal(signal.SIGUSR1, lambda *_: gc.freeze()); "
     "from litellm.proxy.proxy_cli import run_server; sys.argv[0] = 'litellm'; run_server()"
 )
+# Prepended by benchmarks: each full (generation 2) collection appends "<epoch> <pause ms>" to
+# the file named by $BENCH_GC_LOG.
+GC_LOG_HOOK: Final = """\
+import gc, os, time
+_log, _start = open(os.environ["BENCH_GC_LOG"], "a", buffering=1), [0.0]
+def _on_gc(phase, info):
+    if info["generation"] == 2:
+        if phase == "start":
+            _start[0] = time.perf_counter()
+        else:
+            _log.write(f"{time.time():.3f} {(time.perf_counter() - _start[0]) * 1e3:.2f}\\n")
+gc.callbacks.append(_on_gc)
+"""
 
 
 def _free_port() -> int:
@@ -63,11 +78,15 @@ def deployments(server: Server) -> list[dict[str, Any]]:
 
 @contextlib.contextmanager
 def proxy_process(
-    model_list: list[dict[str, Any]], cpus: set[int] | None = None, gc_freeze: bool = False
+    model_list: list[dict[str, Any]],
+    cpus: set[int] | None = None,
+    gc_freeze: bool = False,
+    gc_log: Path | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """One ``litellm --config`` proxy worker serving ``model_list``; yields (base URL, process).
 
-    ``gc_freeze`` starts it through :data:`GC_FREEZE_LAUNCHER` (docs/performance.md).
+    ``gc_freeze`` starts it through :data:`GC_FREEZE_LAUNCHER`; ``gc_log`` (with ``gc_freeze``)
+    records its full collections there.
     """
     import httpx
 
@@ -93,8 +112,11 @@ def proxy_process(
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
             "DISABLE_SCHEMA_UPDATE": "true",
         }
+        if gc_log is not None:
+            env["BENCH_GC_LOG"] = str(gc_log)
+        hook = GC_LOG_HOOK if gc_log is not None else ""
         cli = Path(sys.executable).with_name("litellm")
-        launch = [sys.executable, "-c", GC_FREEZE_LAUNCHER] if gc_freeze else [str(cli)]
+        launch = [sys.executable, "-c", hook + GC_FREEZE_LAUNCHER] if gc_freeze else [str(cli)]
         log = (work / "proxy.log").open("w")
         proc = subprocess.Popen(
             [

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from typing import Any, Final
 from xml.sax.saxutils import escape
 
-WIDTH: Final = 720
+WIDTH: Final = 790
 HEIGHT: Final = 420
-LEFT, RIGHT, TOP, BOTTOM = 70, 200, 40, 60
+LEFT, RIGHT, TOP, BOTTOM = 70, 240, 40, 60
 COLOURS: Final = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e")
 LABELS: Final = {
     "openai": "openai/ + static token",

@@ -65,7 +65,7 @@ streams = st.lists(event, max_size=30)
 
 def fold(chunks: list[dict[str, Any]]) -> dict[str, Any]:
     """What a client builds from a stream: everything a merge could lose or reorder."""
-    out: dict[str, Any] = {"ids": [k for k, _ in itertools.groupby(c["id"] for c in chunks)],
+    out: dict[Any, Any] = {"ids": [k for k, _ in itertools.groupby(c["id"] for c in chunks)],
                            "usage": [c["usage"] for c in chunks if c.get("usage")]}  # fmt: skip
     for chunk in chunks:
         for number, choice in enumerate(chunk["choices"]):

@@ -25,6 +25,7 @@ BENCHMARKS: Final = {
     "cold_start": "bench.cold_start",
     "import_cost": "bench.imports",
     "proxy_overhead": "bench.proxy",
+    "proxy_capacity": "bench.capacity",
     "sagemaker_chat": "bench.sagemaker_chat",
     "conformance_runtime": "bench.conformance_runtime",
 }

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -36,6 +36,7 @@ class Server:
     base: str
     creds: TestCredentials
     credentials_file: str
+    pid: int = 0
 
     @property
     def route(self) -> str:
@@ -64,8 +65,10 @@ class Server:
 
 
 @contextlib.contextmanager
-def server_process(itl_ms: float = 0.0, stamp_sent_at: bool = False) -> Iterator[Server]:
-    """Start ``python -m bench._server`` and yield it; it is always stopped on exit."""
+def server_process(
+    itl_ms: float = 0.0, stamp_sent_at: bool = False, cpus: set[int] | None = None
+) -> Iterator[Server]:
+    """Start ``python -m bench._server`` (on ``cpus``) and yield it; always stopped on exit."""
     with tempfile.TemporaryDirectory(prefix="smo-bench-") as tmp:
         creds = generate_test_credentials()
         path = os.path.join(tmp, "credentials.ini")
@@ -73,13 +76,22 @@ def server_process(itl_ms: float = 0.0, stamp_sent_at: bool = False) -> Iterator
         cmd = [sys.executable, "-m", "bench._server", "--credentials-file", path]
         cmd += ["--itl-ms", str(itl_ms)] + (["--stamp-sent-at"] if stamp_sent_at else [])
         log = open(os.path.join(tmp, "server.log"), "w+b")  # noqa: SIM115 - closed below
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=log)
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, preexec_fn=pin(cpus)
+        )
         try:
             base = _wait_listening(proc, log)
-            yield Server(base, creds, path)
+            yield Server(base, creds, path, proc.pid)
         finally:
             stop(proc)
             log.close()
+
+
+def pin(cpus: set[int] | None) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that keeps a child (and every thread it starts) on ``cpus``."""
+    if not cpus or not hasattr(os, "sched_setaffinity"):
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
 
 
 def _wait_listening(proc: subprocess.Popen[bytes], log: Any) -> str:

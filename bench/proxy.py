@@ -14,15 +14,36 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from bench._core import Options, Result, interleave, ratios
-from bench._servers import ENDPOINT, MESSAGES, REGION, Server, server_process, stop
+from bench._servers import ENDPOINT, MESSAGES, REGION, Server, pin, server_process, stop
 
 TARGET: Final = 1.0
 MASTER_KEY: Final = "sk-bench-" + "0123456789abcdef" * 2
 STARTUP_S: Final = 120.0
 STREAM_TOKENS: Final = 100
+# `litellm` with the proxy's modules moved out of the garbage collector's reach before it serves,
+# and again on SIGUSR1 (after the first requests have imported what LiteLLM loads lazily): a full
+# collection then walks what was allocated since, not LiteLLM's ~700k objects (docs/performance.md).
+GC_FREEZE_LAUNCHER: Final = (
+    "import gc, signal, sys; import litellm.proxy.proxy_server; gc.freeze(); "
+    "signal.signal(signal.SIGUSR1, lambda *_: gc.freeze()); "
+    "from litellm.proxy.proxy_cli import run_server; sys.argv[0] = 'litellm'; run_server()"
+)
+# Prepended by benchmarks: each full (generation 2) collection appends "<epoch> <pause ms>" to
+# the file named by $BENCH_GC_LOG.
+GC_LOG_HOOK: Final = """\
+import gc, os, time
+_log, _start = open(os.environ["BENCH_GC_LOG"], "a", buffering=1), [0.0]
+def _on_gc(phase, info):
+    if info["generation"] == 2:
+        if phase == "start":
+            _start[0] = time.perf_counter()
+        else:
+            _log.write(f"{time.time():.3f} {(time.perf_counter() - _start[0]) * 1e3:.2f}\\n")
+gc.callbacks.append(_on_gc)
+"""
 
 
 def _free_port() -> int:
@@ -31,35 +52,46 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def deployments(server: Server) -> list[dict[str, Any]]:
+    """The two deployments every proxy benchmark compares, on the same route."""
+    return [
+        {
+            "model_name": "plugin",
+            "litellm_params": {
+                "model": f"sagemaker_openai/{ENDPOINT}",
+                "api_base": server.base,
+                "aws_region_name": REGION,
+                "aws_access_key_id": server.creds.access_key_id,
+                "aws_secret_access_key": server.creds.secret_access_key,
+            },
+        },
+        {
+            "model_name": "openai",
+            "litellm_params": {
+                "model": "openai/",
+                "api_base": server.route,
+                "api_key": server.static_token(),
+            },
+        },
+    ]
+
+
 @contextlib.contextmanager
-def litellm_proxy(server: Server) -> Iterator[str]:
-    """One ``litellm`` proxy worker with both deployments; yields its base URL."""
+def proxy_process(
+    model_list: list[dict[str, Any]],
+    cpus: set[int] | None = None,
+    gc_freeze: bool = False,
+    gc_log: Path | None = None,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """One ``litellm --config`` proxy worker serving ``model_list``; yields (base URL, process).
+
+    ``gc_freeze`` starts it through :data:`GC_FREEZE_LAUNCHER`; ``gc_log`` (with ``gc_freeze``)
+    records its full collections there.
+    """
     import httpx
 
-    creds = {
-        "aws_region_name": REGION,
-        "aws_access_key_id": server.creds.access_key_id,
-        "aws_secret_access_key": server.creds.secret_access_key,
-    }
     config = {
-        "model_list": [
-            {
-                "model_name": "plugin",
-                "litellm_params": {
-                    "model": f"sagemaker_openai/{ENDPOINT}",
-                    "api_base": server.base,
-                    **creds,
-                },
-            },
-            {
-                "model_name": "openai",
-                "litellm_params": {
-                    "model": "openai/",
-                    "api_base": server.route,
-                    "api_key": server.static_token(),
-                },
-            },
-        ],
+        "model_list": model_list,
         "litellm_settings": {
             "custom_provider_map": [
                 {
@@ -80,11 +112,15 @@ def litellm_proxy(server: Server) -> Iterator[str]:
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
             "DISABLE_SCHEMA_UPDATE": "true",
         }
+        if gc_log is not None:
+            env["BENCH_GC_LOG"] = str(gc_log)
+        hook = GC_LOG_HOOK if gc_log is not None else ""
         cli = Path(sys.executable).with_name("litellm")
+        launch = [sys.executable, "-c", hook + GC_FREEZE_LAUNCHER] if gc_freeze else [str(cli)]
         log = (work / "proxy.log").open("w")
         proc = subprocess.Popen(
             [
-                str(cli),
+                *launch,
                 "--config",
                 str(work / "config.yaml"),
                 "--host",
@@ -98,6 +134,7 @@ def litellm_proxy(server: Server) -> Iterator[str]:
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=pin(cpus),
         )
         base = f"http://127.0.0.1:{port}"
         try:
@@ -110,10 +147,17 @@ def litellm_proxy(server: Server) -> Iterator[str]:
                     if httpx.get(f"{base}/health/liveliness", timeout=1).status_code == 200:
                         break
                 time.sleep(0.3)
-            yield base
+            yield base, proc
         finally:
             stop(proc)
             log.close()
+
+
+@contextlib.contextmanager
+def litellm_proxy(server: Server) -> Iterator[str]:
+    """One ``litellm`` proxy worker with both deployments; yields its base URL."""
+    with proxy_process(deployments(server)) as (base, _):
+        yield base
 
 
 def _cases(base: str) -> dict[str, Callable[[], tuple[float, float]]]:

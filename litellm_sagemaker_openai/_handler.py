@@ -25,6 +25,7 @@ from litellm.integrations.custom_logger import CustomLogger
 from litellm.llms.custom_llm import CustomLLM
 from litellm.types.utils import ModelResponse
 
+from ._coalesce import OPTION, coalesce_option
 from ._errors import (
     SageMakerConfigurationError,
     SageMakerCredentialsError,
@@ -172,6 +173,19 @@ def _call(stream: bool, kwargs: dict[str, Any]) -> Call:
     return call
 
 
+def _coalesce(kwargs: dict[str, Any]) -> bool:
+    """The deployment's ``stream_coalesce`` (LiteLLM puts it in optional_params)."""
+    params: dict[str, Any] = kwargs.get("optional_params") or {}
+    if OPTION not in params:
+        params = kwargs.get("litellm_params") or {}
+    try:
+        return coalesce_option(params)
+    except ConfigurationError as exc:
+        raise build_error(
+            SageMakerConfigurationError, str(exc), model=kwargs["model"], status=400
+        ) from None
+
+
 def _translate(exc: Exception, call: Call) -> Exception:
     # Credential loading happens lazily at send time; surface its errors as LiteLLM types.
     if isinstance(exc, CredentialsError):
@@ -209,12 +223,14 @@ class SageMakerOpenAI(CustomLLM):
             raise _translate(exc, call) from None
 
     def streaming(self, **kwargs: Any) -> Iterator[Chunk]:  # type: ignore[override]
+        coalesce = _coalesce(kwargs)
         call = _call(True, kwargs)
         response = _guard(call, lambda: open_sync(call))
-        return ChunkStream(call, response)
+        return ChunkStream(call, response, coalesce)
 
     # A plain def, not ``async def``: it must open the request before returning (see module doc).
     def astreaming(self, **kwargs: Any) -> AsyncIterator[Chunk]:  # type: ignore[override]
+        coalesce = _coalesce(kwargs)
         call = _call(True, kwargs)
         caller = _caller.get()
         call_id = (kwargs.get("litellm_params") or {}).get("litellm_call_id")
@@ -222,9 +238,9 @@ class SageMakerOpenAI(CustomLLM):
             # The hook did not run for this call (e.g. a proxy config that replaced the callback
             # list): install it for next time; this call opens on its first read.
             install_loop_capture()
-            return AsyncChunkStream(call, opener=_open_translated)
+            return AsyncChunkStream(call, opener=_open_translated, coalesce=coalesce)
         response = _guard(call, lambda: caller.open(call))
-        return AsyncChunkStream(call, response, caller.loop)
+        return AsyncChunkStream(call, response, caller.loop, coalesce=coalesce)
 
 
 async def _open_translated(call: Call) -> httpx.Response:

@@ -37,6 +37,7 @@ INTERNAL_KEYS: Final = frozenset(
         "region_name",
         "sagemaker_base_url",
         "stream",
+        "stream_coalesce",
         "timeout",
         "token_expiry",
     }

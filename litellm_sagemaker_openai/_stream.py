@@ -20,6 +20,8 @@ import httpx
 from litellm.types.utils import GenericStreamingChunk, ModelResponseStream
 
 from ._answer import check_chunk, stream_chunk
+from ._batches import ReadAhead, iter_batches
+from ._coalesce import coalesce_chunks
 from ._errors import (
     SageMakerStreamError,
     build_error,
@@ -50,6 +52,30 @@ class ChunkConverter:
 
     def convert(self, payload: str) -> ModelResponseStream | None:
         """One SSE payload -> a chunk for LiteLLM (or None when it only carried usage)."""
+        return self.emit(self.parse(payload))
+
+    def convert_all(self, payloads: list[str]) -> Iterator[ModelResponseStream]:
+        """The chunks of payloads that arrived together, consecutive mergeable ones merged.
+
+        A bad payload is raised after the chunks of the good ones before it.
+        """
+        parsed: list[dict[str, Any]] = []
+        error: Exception | None = None
+        for payload in payloads:
+            try:
+                parsed.append(self.parse(payload))
+            except Exception as exc:  # StreamError, or the container's own error event
+                error = exc
+                break
+        for data in coalesce_chunks(parsed):
+            chunk = self.emit(data)
+            if chunk is not None:
+                yield chunk
+        if error is not None:
+            raise error
+
+    def parse(self, payload: str) -> dict[str, Any]:
+        """One SSE payload as a JSON object; a container error event raises its mapped error."""
         try:
             data = json.loads(payload)
         except ValueError:
@@ -68,6 +94,10 @@ class ChunkConverter:
                 status, payload.encode(), ref=self._call.ref, region=self._call.region
             )
         check_chunk(data)
+        return data
+
+    def emit(self, data: dict[str, Any]) -> ModelResponseStream | None:
+        """A parsed payload as a chunk for LiteLLM; its usage is held back for :meth:`final`."""
         usage = data.pop("usage", None)
         if usage:
             # With continuous usage stats every chunk carries a running total: keep the last.
@@ -144,15 +174,21 @@ async def _adrain(raw: AsyncIterator[bytes], response: httpx.Response) -> None:
         return
 
 
-def iter_chunks(response: httpx.Response, call: Call) -> Generator[Chunk, None, None]:
+def iter_chunks(
+    response: httpx.Response, call: Call, coalesce: bool = False
+) -> Generator[Chunk, None, None]:
     """Sync stream of LiteLLM chunks over an open response; always closes it."""
     converter, decoder = ChunkConverter(call), SSEDecoder()
     raw = response.iter_bytes()
     try:
-        for payload in iter_sse(raw, decoder):
-            chunk = converter.convert(payload)
-            if chunk is not None:
-                yield chunk
+        if coalesce:
+            for batch in iter_batches(raw, decoder):
+                yield from converter.convert_all(batch)
+        else:
+            for payload in iter_sse(raw, decoder):
+                chunk = converter.convert(payload)
+                if chunk is not None:
+                    yield chunk
         converter.check_complete(decoder)
         if decoder.done:
             _drain(raw, response)
@@ -165,21 +201,31 @@ def iter_chunks(response: httpx.Response, call: Call) -> Generator[Chunk, None, 
         yield final
 
 
-async def aiter_chunks(response: httpx.Response, call: Call) -> AsyncGenerator[Chunk, None]:
-    """Async twin of :func:`iter_chunks`."""
+async def aiter_chunks(
+    response: httpx.Response, call: Call, coalesce: bool = False
+) -> AsyncGenerator[Chunk, None]:
+    """Async twin of :func:`iter_chunks`; coalescing reads ahead (see ``_batches``)."""
     converter, decoder = ChunkConverter(call), SSEDecoder()
     raw = response.aiter_bytes()
+    ahead = ReadAhead(raw, decoder) if coalesce else None
     try:
-        async for payload in aiter_sse(raw, decoder):
-            chunk = converter.convert(payload)
-            if chunk is not None:
-                yield chunk
+        if ahead is not None:
+            while payloads := await ahead.next_batch():
+                for merged in converter.convert_all(payloads):
+                    yield merged
+        else:
+            async for payload in aiter_sse(raw, decoder):
+                chunk = converter.convert(payload)
+                if chunk is not None:
+                    yield chunk
         converter.check_complete(decoder)
         if decoder.done:
             await _adrain(raw, response)
     except (StreamError, httpx.RequestError) as exc:
         raise _wrap(exc, call, response) from None
     finally:
+        if ahead is not None:
+            await ahead.stop()
         await response.aclose()
     final = converter.final()
     if final is not None:
@@ -193,11 +239,12 @@ class ChunkStream:
     stream opened and dropped would hold its pooled connection for good.
     """
 
-    __slots__ = ("__weakref__", "_call", "_chunks", "_response")
+    __slots__ = ("__weakref__", "_call", "_chunks", "_coalesce", "_response")
 
-    def __init__(self, call: Call, response: httpx.Response) -> None:
+    def __init__(self, call: Call, response: httpx.Response, coalesce: bool = False) -> None:
         self._call = call
         self._response = response
+        self._coalesce = coalesce
         self._chunks: Generator[Chunk, None, None] | None = None
 
     def __iter__(self) -> ChunkStream:
@@ -205,7 +252,7 @@ class ChunkStream:
 
     def __next__(self) -> Chunk:
         if self._chunks is None:
-            self._chunks = iter_chunks(self._response, self._call)
+            self._chunks = iter_chunks(self._response, self._call, self._coalesce)
         return next(self._chunks)
 
     def close(self) -> None:
@@ -229,7 +276,7 @@ class AsyncChunkStream:
     Dropped unclosed, it schedules the close on the loop that owns the connection.
     """
 
-    __slots__ = ("__weakref__", "_call", "_chunks", "_loop", "_opener", "_response")
+    __slots__ = ("__weakref__", "_call", "_chunks", "_coalesce", "_loop", "_opener", "_response")
 
     def __init__(
         self,
@@ -237,8 +284,10 @@ class AsyncChunkStream:
         response: httpx.Response | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
         opener: Callable[[Call], Awaitable[httpx.Response]] | None = None,
+        coalesce: bool = False,
     ) -> None:
         self._call = call
+        self._coalesce = coalesce
         self._response = response
         self._loop = loop
         self._opener = opener
@@ -254,7 +303,7 @@ class AsyncChunkStream:
                     raise StopAsyncIteration
                 self._loop = asyncio.get_running_loop()
                 self._response = await self._opener(self._call)
-            self._chunks = aiter_chunks(self._response, self._call)
+            self._chunks = aiter_chunks(self._response, self._call, self._coalesce)
         return await self._chunks.__anext__()
 
     async def aclose(self) -> None:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 IDS = ["auth_per_request", "nonstream_overhead", "stream_per_chunk", "stream_ttfc",
-       "stream_pacing", "concurrency", "cold_start", "import_cost", "proxy_overhead", "sagemaker_chat",
+       "stream_pacing", "concurrency", "cold_start", "import_cost", "proxy_overhead", "proxy_capacity",
+       "sagemaker_chat",
        "conformance_runtime"]  # fmt: skip
 
 
@@ -50,3 +51,24 @@ def test_quick_auth_run_writes_a_valid_results_file(tmp_path: Path) -> None:
         assert figure["min"] <= figure["median"] <= figure["max"]
     assert entry["figures"]["plugin_warm"]["unit"] == "us"
     assert "plugin_mint/bare_presign" in entry["ratio"]
+
+
+def test_capacity_is_the_largest_passing_step_and_the_plot_draws_each_case() -> None:
+    import xml.etree.ElementTree as ET
+
+    from bench._svg import capacity_plot
+    from bench.capacity import CASES, capacity, steps_table
+
+    def row(case: str, streams: int, p99: float) -> dict[str, object]:
+        return {"case": case, "streams": streams, "p50_ms": p99 / 3, "p99_ms": p99, "max_ms": p99 * 2,
+                "startup_p99_ms": 9.0, "errors": 0, "passed": p99 <= 50}  # fmt: skip
+
+    rows = [row("openai", 5, 20), row("openai", 10, 80), row("plugin", 5, 10), row("plugin", 10, 40),
+            row("plugin", 15, 90), row("plugin", 20, 45), row("plugin_coalesce", 5, 8)]  # fmt: skip
+    # The largest passing step, not the one before the first failure.
+    assert [capacity(rows, c) for c in CASES] == [5, 20, 5]
+    svg = ET.fromstring(capacity_plot(rows, CASES, 50.0, {c: capacity(rows, c) for c in CASES}))
+    lines = svg.findall("{http://www.w3.org/2000/svg}polyline")
+    assert [len(line.get("points", "").split()) for line in lines] == [2, 4, 1]
+    table = steps_table(rows)
+    assert table.count("\n") == len(rows) + 1 and "| 15 | plugin | 30.0 / 90.0 / 180.0 |" in table

@@ -30,6 +30,7 @@ from ._errors import (
 )
 from ._exceptions import StreamError
 from ._request import Call
+from ._routing import PROVIDER
 from ._sse import SSEDecoder, aiter_sse, iter_sse
 from ._threads import CLOSE_POOL
 
@@ -108,7 +109,18 @@ class ChunkConverter:
         for choice in choices:
             if choice.get("finish_reason"):
                 self.finish_reason = choice["finish_reason"]
-        return stream_chunk(data)
+        # Each chunk says what a non-stream answer says (see _send.parse_completion): the
+        # deployment as ``model``, the provider and the container's own name in the hidden
+        # params. LiteLLM >= 1.110 builds a streamed response's hidden params from its *first*
+        # chunk, so without them ``completion_cost`` of a built stream cannot find the provider.
+        container_model = data.get("model")
+        data["model"] = self._call.name
+        chunk = stream_chunk(data)
+        chunk._hidden_params = {
+            "custom_llm_provider": PROVIDER,
+            "container_model": container_model,
+        }
+        return chunk
 
     def final(self) -> GenericStreamingChunk | None:
         """The usage chunk to send after the last content chunk, if the container gave usage."""

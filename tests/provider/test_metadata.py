@@ -109,6 +109,21 @@ def test_response_model_is_the_deployment_and_keeps_the_containers_name() -> Non
     assert response._hidden_params["container_model"] == "served-model"
 
 
+def test_stream_chunks_name_the_deployment_like_the_answer() -> None:
+    from provider_support import RICH_STREAM, sse
+
+    with respx.mock() as mock:
+        mock.route().respond(
+            200, content=sse(*RICH_STREAM), headers={"content-type": "text/event-stream"}
+        )
+        chunks = list(litellm.completion(model="sagemaker_openai/ep/ic", messages=MESSAGES,
+                                         stream=True, **CREDS))  # fmt: skip
+    assert chunks and {chunk.model for chunk in chunks} == {"ep/ic"}
+    for chunk in chunks:
+        assert chunk._hidden_params["custom_llm_provider"] == "sagemaker_openai"
+    assert chunks[0]._hidden_params["container_model"] == RICH_STREAM[0]["model"]
+
+
 def test_completion_cost_from_the_response_with_register_model(registered: dict[str, Any]) -> None:
     response = _complete("sagemaker_openai/meta-ep/meta-ic")
     assert litellm.completion_cost(completion_response=response) == pytest.approx(COST)

@@ -53,11 +53,11 @@ def test_quick_auth_run_writes_a_valid_results_file(tmp_path: Path) -> None:
     assert "plugin_mint/bare_presign" in entry["ratio"]
 
 
-def test_capacity_is_the_largest_passing_step_and_the_plot_draws_each_case() -> None:
+def test_capacity_stops_at_the_first_failing_step_and_the_plot_draws_each_case() -> None:
     import xml.etree.ElementTree as ET
 
     from bench._svg import capacity_plot
-    from bench.capacity import CASES, capacity, steps_table
+    from bench.capacity import CASES, best_step, capacity, steps_table
 
     def row(case: str, streams: int, p99: float) -> dict[str, object]:
         return {"case": case, "streams": streams, "p50_ms": p99 / 3, "p99_ms": p99, "max_ms": p99 * 2,
@@ -65,8 +65,9 @@ def test_capacity_is_the_largest_passing_step_and_the_plot_draws_each_case() -> 
 
     rows = [row("openai", 5, 20), row("openai", 10, 80), row("plugin", 5, 10), row("plugin", 10, 40),
             row("plugin", 15, 90), row("plugin", 20, 45), row("plugin_coalesce", 5, 8)]  # fmt: skip
-    # The largest passing step, not the one before the first failure.
-    assert [capacity(rows, c) for c in CASES] == [5, 20, 5]
+    # Sustained: plugin's pass at 20 after its failure at 15 is luck (a GC missed the window).
+    assert [capacity(rows, c) for c in CASES] == [5, 10, 5]
+    assert [best_step(rows, c) for c in CASES] == [5, 20, 5]
     svg = ET.fromstring(capacity_plot(rows, CASES, 50.0, {c: capacity(rows, c) for c in CASES}))
     lines = svg.findall("{http://www.w3.org/2000/svg}polyline")
     assert [len(line.get("points", "").split()) for line in lines] == [2, 4, 1]

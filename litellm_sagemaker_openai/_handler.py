@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -43,7 +44,16 @@ class Caller:
 
     call_id: str | None
     loop: asyncio.AbstractEventLoop
-    task: asyncio.Task[Any] | None
+    # Weak: the Caller is stored in a ContextVar of the task's own context, so a strong
+    # reference would make task -> context -> Caller -> task a cycle. Refcounting could then
+    # never free a finished request's task, nor the stream chunks it still references; they
+    # would wait for a full garbage collection, whose pause stalls every stream of a proxy.
+    task_ref: Callable[[], asyncio.Task[Any] | None] | None
+
+    @property
+    def task(self) -> asyncio.Task[Any] | None:
+        """The caller's task, while it exists."""
+        return None if self.task_ref is None else self.task_ref()
 
     def can_wait(self, call_id: str | None) -> bool:
         """Whether this thread may block until ``loop`` opens the stream.
@@ -80,7 +90,9 @@ class LoopCapture(CustomLogger):
     ) -> dict[str, Any] | None:
         leave_logging_lists()
         loop, task = asyncio.get_running_loop(), asyncio.current_task()
-        _caller.set(Caller(kwargs.get("litellm_call_id"), loop, task))
+        _caller.set(
+            Caller(kwargs.get("litellm_call_id"), loop, None if task is None else weakref.ref(task))
+        )
         return None
 
 

@@ -9,7 +9,9 @@ costs a 1-3 s import on the loop when ``litellm_enterprise`` is installed.
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
+import weakref
 from typing import Any
 
 import litellm
@@ -126,3 +128,28 @@ def test_the_caller_is_recorded_per_call(monkeypatch: pytest.MonkeyPatch) -> Non
         assert asyncio.run(two()) == ["hi", "hi"]
     assert len(seen) == 2 and all(ok for _, ok in seen)
     assert seen[0][0] != seen[1][0], "both calls saw the same call id"
+
+
+def test_a_finished_callers_task_is_freed_without_the_garbage_collector() -> None:
+    # The Caller sits in the task's own context; holding the task strongly made a cycle, so
+    # every finished request's task (and what it referenced) waited for a full collection,
+    # whose pause stalls every stream of a proxy worker.
+    async def run() -> int:
+        refs = []
+        for _ in range(3):
+            task = asyncio.create_task(_text())
+            assert await task == "hi"
+            refs.append(weakref.ref(task))
+            del task
+        await asyncio.sleep(0.05)  # LiteLLM's success logging runs after the last chunk
+        return sum(ref() is not None for ref in refs)
+
+    with respx.mock() as mock:
+        _ok(mock)
+        gc.collect()
+        gc.disable()
+        try:
+            alive = asyncio.run(run())
+        finally:
+            gc.enable()
+    assert alive == 0, f"{alive} of 3 finished caller tasks are kept alive by a reference cycle"

@@ -82,11 +82,12 @@ def proxy_process(
     cpus: set[int] | None = None,
     gc_freeze: bool = False,
     gc_log: Path | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """One ``litellm --config`` proxy worker serving ``model_list``; yields (base URL, process).
 
     ``gc_freeze`` starts it through :data:`GC_FREEZE_LAUNCHER`; ``gc_log`` (with ``gc_freeze``)
-    records its full collections there.
+    records its full collections there; ``extra_env`` is added to the proxy's environment.
     """
     import httpx
 
@@ -111,6 +112,7 @@ def proxy_process(
             "LITELLM_LOG": "ERROR",
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
             "DISABLE_SCHEMA_UPDATE": "true",
+            **(extra_env or {}),
         }
         if gc_log is not None:
             env["BENCH_GC_LOG"] = str(gc_log)

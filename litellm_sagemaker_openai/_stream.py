@@ -19,7 +19,7 @@ from typing import Any, Final
 import httpx
 from litellm.types.utils import GenericStreamingChunk, ModelResponseStream
 
-from ._answer import check_chunk, stream_chunk
+from ._answer import check_chunk
 from ._batches import ReadAhead, iter_batches
 from ._coalesce import coalesce_chunks
 from ._errors import (
@@ -32,6 +32,7 @@ from ._exceptions import StreamError
 from ._request import Call
 from ._routing import PROVIDER
 from ._sse import SSEDecoder, aiter_sse, iter_sse
+from ._template import ChunkBuilder
 from ._threads import CLOSE_POOL
 
 Chunk = ModelResponseStream | GenericStreamingChunk
@@ -44,10 +45,11 @@ DRAIN_TIMEOUT: Final = 0.1
 class ChunkConverter:
     """Stateful per-stream conversion; shared by the sync and async iterators."""
 
-    __slots__ = ("_call", "finish_reason", "usage")
+    __slots__ = ("_builder", "_call", "finish_reason", "usage")
 
     def __init__(self, call: Call) -> None:
         self._call = call
+        self._builder = ChunkBuilder()
         self.finish_reason: str | None = None
         self.usage: dict[str, Any] | None = None
 
@@ -115,7 +117,7 @@ class ChunkConverter:
         # chunk, so without them ``completion_cost`` of a built stream cannot find the provider.
         container_model = data.get("model")
         data["model"] = self._call.name
-        chunk = stream_chunk(data)
+        chunk = self._builder.build(data)
         chunk._hidden_params = {
             "custom_llm_provider": PROVIDER,
             "container_model": container_model,

@@ -32,9 +32,11 @@ ITL_MS: Final = 20.0
 TOKENS: Final = 200
 P99_LIMIT_MS: Final = 50.0
 CASES: Final = ("openai", "plugin", "plugin_coalesce")
-# Fine where one worker of LiteLLM >= 1.108 saturates (10-30 streams on a 2-core box), coarser
-# above, up to what a faster machine or a leaner LiteLLM may reach.
-LADDER: Final = (5, 8, 10, 12, 15, 18, 20, 25, 30, 35, 40, 50, 60, 80, 100, 130, 160, 200, 300, 400)
+# Fine where one worker of LiteLLM >= 1.108 saturates (10-20 streams on a 2-core box: steps
+# 2 apart, so a 1.3x ratio there shows, 12 -> 16), coarser above, up to what a faster machine
+# or a leaner LiteLLM may reach.
+LADDER: Final = (5, 8, 10, 12, 14, 16, 18, 20, 23, 26, 30, 35, 40, 50, 60, 80, 100, 130, 160, 200,
+                 300, 400)  # fmt: skip
 QUICK_LADDER: Final = (5, 10, 15, 20, 30, 40, 60, 80, 120, 160, 240, 320)
 RAMP_S: Final = TOKENS * ITL_MS / 1e3  # starts spread over one stream's length
 WINDOW_S: Final = 8.0
@@ -46,6 +48,11 @@ TARGETS: Final = {"plugin_coalesce": 2.0, "plugin": 1.3}  # x openai/'s capacity
 # one, so each full collection has ~15k objects of finished streams to free, not ~70k; with
 # gc.freeze() it then pauses the worker 10-50 ms instead of 80-250 ms (docs/performance.md).
 GC_THRESHOLD: Final = "700,10,1"
+# The proxy's CPU per token, each case and a no-I/O provider (bench/_floor.py), at this load:
+# what any provider could save against openai/ on this LiteLLM, if CPU set the capacity.
+COST_STREAMS: Final = 10
+FLOOR: Final = "floor"
+FLOOR_PROVIDER: Final = {"provider": "bench_floor", "custom_handler": "bench._floor.handler"}
 
 
 @dataclass
@@ -120,7 +127,8 @@ def model_list(server: Server) -> list[dict[str, Any]]:
     coalescing = copy.deepcopy(entries[0])
     coalescing["model_name"] = "plugin_coalesce"
     coalescing["litellm_params"]["stream_coalesce"] = True
-    return [*entries, coalescing]
+    floor = {"model_name": FLOOR, "litellm_params": {"model": "bench_floor/floor"}}
+    return [*entries, coalescing, floor]
 
 
 def gc_pauses(log: Path, start: float, end: float) -> list[float]:
@@ -250,16 +258,21 @@ def run(opts: Options) -> Result:
                 cpus=proxy_cpus,
                 gc_freeze=True,
                 gc_log=gc_log,
-                extra_env={"PYTHON_GC_THRESHOLD": GC_THRESHOLD},
+                extra_env={"PYTHON_GC_THRESHOLD": GC_THRESHOLD, "BENCH_FLOOR_ITL_MS": str(ITL_MS)},
+                extra_providers=[FLOOR_PROVIDER],
             )
         )
         sampler = Sampler({"proxy": proc.pid, "server": server.pid})
         stack.callback(sampler.close)
-        for case in CASES:  # tokens minted, connections pooled, lazy imports done
+        for case in (*CASES, FLOOR):  # tokens minted, connections pooled, lazy imports done
             step(base, case, 5, 1.0, sampler, other_cpus)
         os.kill(proc.pid, signal.SIGUSR1)  # freeze again, as docs/performance.md advises
         time.sleep(1.0)
         rows = ramp(base, opts, sampler, other_cpus, gc_log)
+        costs = [
+            step(base, case, COST_STREAMS, WINDOW_S, sampler, other_cpus, gc_log)
+            for case in (*CASES, FLOOR)
+        ]
     PLOT.parent.mkdir(parents=True, exist_ok=True)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     subtitle = (
@@ -269,7 +282,7 @@ def run(opts: Options) -> Result:
     caps = {case: capacity(rows, case) for case in CASES}
     PLOT.write_text(capacity_plot(rows, CASES, P99_LIMIT_MS, caps, subtitle))
     print(steps_table(rows), file=sys.stderr)
-    return _result(rows, opts, proxy_cpus, other_cpus)
+    return _result(rows, costs, opts, proxy_cpus, other_cpus)
 
 
 def steps_table(rows: list[dict[str, Any]]) -> str:
@@ -295,7 +308,19 @@ def steps_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _result(rows: list[dict[str, Any]], opts: Options, proxy_cpus: Any, other_cpus: Any) -> Result:
+def cpu_per_token(row: dict[str, Any]) -> float | None:
+    """The proxy's CPU ms per token the container sent (N streams x 1000 / ITL_MS tokens/s)."""
+    cpu = row.get("proxy_cpu_percent")
+    return None if cpu is None else cpu / 100 * ITL_MS / row["streams"]
+
+
+def _result(
+    rows: list[dict[str, Any]],
+    costs: list[dict[str, Any]],
+    opts: Options,
+    proxy_cpus: Any,
+    other_cpus: Any,
+) -> Result:
     result = Result(
         id="proxy_capacity",
         what="concurrent streams one litellm proxy worker carries (20 ms/token, 200 tokens) "
@@ -318,6 +343,16 @@ def _result(rows: list[dict[str, Any]], opts: Options, proxy_cpus: Any, other_cp
         result.add_ratio(f"{case}/openai capacity", [ratio])
         met = met and ratio >= goal
     result.met = met
+    per_token = {row["case"]: cpu_per_token(row) for row in costs}
+    for case, ms in per_token.items():
+        if ms is not None:
+            result.figure(f"{case}_proxy_cpu_ms_per_token_at_{COST_STREAMS}", [ms], "ms")
+    openai_ms = per_token.get("openai")
+    if openai_ms:
+        for case in ("plugin", "plugin_coalesce", FLOOR):
+            ms = per_token.get(case)
+            if ms is not None:
+                result.add_ratio(f"{case}/openai proxy CPU per token", [ms / openai_ms])
     result.summary = (
         f"capacity: openai/ {caps['openai']}, plugin {caps['plugin']}, plugin + stream_coalesce "
         f"{caps['plugin_coalesce']} streams (largest passing step, failures below it or not: "
@@ -326,6 +361,7 @@ def _result(rows: list[dict[str, Any]], opts: Options, proxy_cpus: Any, other_cp
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     result.extra = {
         "steps": rows,
+        "cpu_per_token_steps": costs,
         "plot": str(PLOT.relative_to(ROOT)),
         "loadavg_at_end": [round(x, 2) for x in load] if load else None,
         "cpus": {"proxy": sorted(proxy_cpus or []), "server_and_clients": sorted(other_cpus or [])},
@@ -352,6 +388,10 @@ def _result(rows: list[dict[str, Any]], opts: Options, proxy_cpus: Any, other_cp
         "CPU %, peak RSS and threads sampled from /proc every 0.1 s within the window. A case "
         f"stops ramping after {FAILURES_TO_STOP} failing steps in a row; capacity = the "
         "largest step below the case's first failing step (the largest passing step at all is "
-        f"*_best_passing_step). Plot: {PLOT.relative_to(ROOT)}."
+        f"*_best_passing_step). Plot: {PLOT.relative_to(ROOT)}. After the ramp, each case and "
+        f"the floor (bench/_floor.py: a no-I/O CustomLLM in the proxy, same pacing and chunks, "
+        f"stamped as it yields) run {COST_STREAMS} streams once more, back to back: "
+        "*_proxy_cpu_ms_per_token_at_* = proxy CPU / tokens per second; the floor's is "
+        "LiteLLM's own, so floor/openai is the least CPU per token any provider could reach."
     )
     return result

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from bench._core import Options, Result, interleave, ratios
-from bench._servers import ENDPOINT, MESSAGES, REGION, Server, pin, server_process, stop
+from bench._servers import ENDPOINT, MESSAGES, REGION, ROOT, Server, pin, server_process, stop
 
 TARGET: Final = 1.0
 MASTER_KEY: Final = "sk-bench-" + "0123456789abcdef" * 2
@@ -83,11 +83,13 @@ def proxy_process(
     gc_freeze: bool = False,
     gc_log: Path | None = None,
     extra_env: dict[str, str] | None = None,
+    extra_providers: list[dict[str, str]] | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """One ``litellm --config`` proxy worker serving ``model_list``; yields (base URL, process).
 
     ``gc_freeze`` starts it through :data:`GC_FREEZE_LAUNCHER`; ``gc_log`` (with ``gc_freeze``)
-    records its full collections there; ``extra_env`` is added to the proxy's environment.
+    records its full collections there; ``extra_env`` is added to the proxy's environment and
+    ``extra_providers`` to its ``custom_provider_map`` (the project root is on its path).
     """
     import httpx
 
@@ -98,7 +100,8 @@ def proxy_process(
                 {
                     "provider": "sagemaker_openai",
                     "custom_handler": "litellm_sagemaker_openai.handler",
-                }
+                },
+                *(extra_providers or []),
             ]
         },
     }
@@ -114,6 +117,8 @@ def proxy_process(
             "DISABLE_SCHEMA_UPDATE": "true",
             **(extra_env or {}),
         }
+        if extra_providers:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         if gc_log is not None:
             env["BENCH_GC_LOG"] = str(gc_log)
         hook = GC_LOG_HOOK if gc_log is not None else ""

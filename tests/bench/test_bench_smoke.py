@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 IDS = ["auth_per_request", "nonstream_overhead", "stream_per_chunk", "stream_ttfc",
        "stream_pacing", "concurrency", "cold_start", "import_cost", "proxy_overhead", "proxy_capacity",
@@ -73,3 +75,32 @@ def test_capacity_stops_at_the_first_failing_step_and_the_plot_draws_each_case()
     assert [len(line.get("points", "").split()) for line in lines] == [2, 4, 1]
     table = steps_table(rows)
     assert table.count("\n") == len(rows) + 1 and "| 15 | plugin | 30.0 / 90.0 / 180.0 |" in table
+
+
+def test_cpu_per_token_divides_the_proxys_cpu_by_the_tokens_sent() -> None:
+    from bench.capacity import ITL_MS, cpu_per_token
+
+    # 10 streams at one token per ITL_MS: 500 tokens/s; 60% of a core is 1.2 ms per token.
+    assert cpu_per_token({"streams": 10, "proxy_cpu_percent": 60.0}) == 0.6 * ITL_MS / 10
+    assert cpu_per_token({"streams": 10}) is None
+
+
+def test_the_floor_a_proxy_loads_stamps_each_chunk_as_the_reference_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+    import time
+
+    from bench import _floor
+
+    monkeypatch.setenv("BENCH_FLOOR_ITL_MS", "0")
+    handler = _floor.handler  # what `custom_handler: bench._floor.handler` resolves to
+
+    async def collect() -> list[object]:
+        params = {"optional_params": {"max_tokens": 3}}
+        return [chunk async for chunk in handler.astreaming(**params)]
+
+    before = time.time()
+    chunks = asyncio.run(collect())
+    stamps = [getattr(c, "sent_at", None) for c in chunks[:-1]]  # the last is the usage chunk
+    assert len(chunks) == 6 and all(s is not None and before <= s <= time.time() for s in stamps)

@@ -84,12 +84,14 @@ def proxy_process(
     gc_log: Path | None = None,
     extra_env: dict[str, str] | None = None,
     extra_providers: list[dict[str, str]] | None = None,
+    preamble: str = "",
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """One ``litellm --config`` proxy worker serving ``model_list``; yields (base URL, process).
 
     ``gc_freeze`` starts it through :data:`GC_FREEZE_LAUNCHER`; ``gc_log`` (with ``gc_freeze``)
     records its full collections there; ``extra_env`` is added to the proxy's environment and
-    ``extra_providers`` to its ``custom_provider_map`` (the project root is on its path).
+    ``extra_providers`` to its ``custom_provider_map`` (the project root is on its path);
+    ``preamble`` (Python, with ``gc_freeze``) runs in the proxy before LiteLLM is frozen.
     """
     import httpx
 
@@ -121,7 +123,7 @@ def proxy_process(
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         if gc_log is not None:
             env["BENCH_GC_LOG"] = str(gc_log)
-        hook = GC_LOG_HOOK if gc_log is not None else ""
+        hook = (GC_LOG_HOOK if gc_log is not None else "") + preamble
         cli = Path(sys.executable).with_name("litellm")
         launch = [sys.executable, "-c", hook + GC_FREEZE_LAUNCHER] if gc_freeze else [str(cli)]
         log = (work / "proxy.log").open("w")

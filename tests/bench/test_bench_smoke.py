@@ -58,8 +58,9 @@ def test_quick_auth_run_writes_a_valid_results_file(tmp_path: Path) -> None:
 def test_capacity_stops_at_the_first_failing_step_and_the_plot_draws_each_case() -> None:
     import xml.etree.ElementTree as ET
 
+    from bench._capacity_report import steps_table
     from bench._svg import capacity_plot
-    from bench.capacity import CASES, best_step, capacity, steps_table
+    from bench.capacity import CASES, best_step, capacity
 
     def row(case: str, streams: int, p99: float) -> dict[str, object]:
         return {"case": case, "streams": streams, "p50_ms": p99 / 3, "p99_ms": p99, "max_ms": p99 * 2,
@@ -77,8 +78,26 @@ def test_capacity_stops_at_the_first_failing_step_and_the_plot_draws_each_case()
     assert table.count("\n") == len(rows) + 1 and "| 15 | plugin | 30.0 / 90.0 / 180.0 |" in table
 
 
+def test_the_p99_crossing_lies_between_the_capacity_and_the_first_failing_step() -> None:
+    from bench.capacity import crossing
+
+    def row(streams: int, p99: float | None, errors: int = 0) -> dict[str, object]:
+        passed = p99 is not None and p99 <= 50 and not errors
+        return {"case": "plugin", "streams": streams, "p99_ms": p99, "errors": errors,
+                "passed": passed}  # fmt: skip
+
+    # 30 ms at 12, 70 ms at 14: 50 ms is halfway.
+    assert crossing([row(10, 20), row(12, 30), row(14, 70), row(16, 45)], "plugin") == 13.0
+    assert crossing([row(12, 30), row(14, 40, errors=1)], "plugin") == 12.0  # failed on errors
+    assert crossing([row(12, 30), row(14, None, errors=3)], "plugin") == 12.0
+    assert crossing([row(12, 30), row(14, 40)], "plugin") == 14.0  # the ladder ran out
+    assert crossing([row(5, 90)], "plugin") == 0.0
+    assert crossing([], "plugin") == 0.0
+
+
 def test_cpu_per_token_divides_the_proxys_cpu_by_the_tokens_sent() -> None:
-    from bench.capacity import ITL_MS, cpu_per_token
+    from bench._capacity_report import cpu_per_token
+    from bench.capacity import ITL_MS
 
     # 10 streams at one token per ITL_MS: 500 tokens/s; 60% of a core is 1.2 ms per token.
     assert cpu_per_token({"streams": 10, "proxy_cpu_percent": 60.0}) == 0.6 * ITL_MS / 10

@@ -252,20 +252,17 @@ def crossing(rows: list[dict[str, Any]], case: str) -> float:
     It is the capacity itself when the failing step failed on errors, has no p99 above the
     capacity step's, or does not exist (the ladder ran out, or the first step failed).
     """
+    sustained = capacity(rows, case)
     steps = sorted((r for r in rows if r["case"] == case), key=lambda r: r["streams"])
-    last = None
-    for row in steps:
-        if row["passed"]:
-            last = row
-            continue
-        if last is None or row["errors"] or row["p99_ms"] is None:
-            break
-        low, high = last["p99_ms"], row["p99_ms"]
-        if high <= low:
-            break
-        share = (P99_LIMIT_MS - low) / (high - low)
-        return float(last["streams"] + share * (row["streams"] - last["streams"]))
-    return float(last["streams"]) if last is not None else 0.0
+    at = next((r for r in steps if r["streams"] == sustained), None)
+    failing = next((r for r in steps if r["streams"] > sustained), None)
+    if at is None or failing is None or failing["errors"] or failing["p99_ms"] is None:
+        return float(sustained)
+    low, high = at["p99_ms"], failing["p99_ms"]
+    if high <= low:
+        return float(sustained)
+    share = (P99_LIMIT_MS - low) / (high - low)
+    return sustained + share * (failing["streams"] - sustained)
 
 
 def best_step(rows: list[dict[str, Any]], case: str) -> int:

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 STAMP: Final = re.compile(rb'"sent_at":\s*([0-9.]+)')
+# The reference echoes the prompt's words ("w w w ..."), one per token, so a chunk's tokens are
+# the words of its content: a coalesced chunk shows how many events it merged.
+CONTENT: Final = re.compile(rb'"content":\s*"([^"]*)"')
 # The reference writes the role chunk and the first token together, before the proxy has even
 # returned the response headers: their delay is stream set-up (time to first chunk), reported
 # apart, not pacing.
@@ -46,6 +49,7 @@ class Tally:
     delays: list[float] = field(default_factory=list)  # seconds, steady chunks in the window
     startup: list[float] = field(default_factory=list)  # seconds, the first chunks of streams
     errors: list[str] = field(default_factory=list)
+    tokens: int = 0  # in the measured chunks: tokens / len(delays) is the tokens per chunk
     streams: int = 0
     chunks: int = 0
 
@@ -65,6 +69,25 @@ def request_bytes(plan: Plan) -> bytes:
         f"Content-Length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body
+
+
+def tally_events(
+    events: bytes, now: float, window: tuple[float, float], tally: Tally, index: int
+) -> int:
+    """Record the delay (and tokens) of each stamped event one read returned; the new index."""
+    for event in events.split(b"\n\n"):
+        match = STAMP.search(event)
+        if match is None:
+            continue
+        sent = float(match.group(1))
+        if index < STARTUP_CHUNKS:
+            tally.startup.append(now - sent)
+        elif window[0] <= sent <= window[1]:
+            tally.delays.append(now - sent)
+            content = CONTENT.search(event)
+            tally.tokens += len(content.group(1).split()) if content else 0
+        index += 1
+    return index
 
 
 async def one_stream(
@@ -91,13 +114,7 @@ async def one_stream(
         if end < 0:
             continue
         events, buffer = buffer[:end], buffer[end + 2 :]
-        for match in STAMP.finditer(events):
-            sent = float(match.group(1))
-            if index < STARTUP_CHUNKS:
-                tally.startup.append(now - sent)
-            elif window[0] <= sent <= window[1]:
-                tally.delays.append(now - sent)
-            index += 1
+        index = tally_events(events, now, window, tally, index)
         tally.chunks += events.count(b"data: {")
         if b'data: {"error"' in events:
             raise RuntimeError(f"error event: {events[events.find(b'error') :][:200]!r}")
@@ -147,6 +164,7 @@ async def run(plan: Plan) -> dict[str, Any]:
         "errors": tally.errors,
         "streams": tally.streams,
         "chunks": tally.chunks,
+        "tokens": tally.tokens,
         "cpu_percent": 100 * (cpu[1] - cpu[0]) / plan.window_s if len(cpu) == 2 else None,
     }
 

@@ -35,14 +35,16 @@ def steps_table(rows: list[dict[str, Any]]) -> str:
         return "-" if value is None else f"{value:.{digits}f}"
 
     lines = [
-        "| streams | case | chunk delay p50 / p99 / max (ms) | startup p99 (ms) | proxy CPU | "
-        "RSS (MiB) | threads | full GCs (longest) | errors | passed |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| streams | case | chunk delay p50 / p99 / max (ms) | startup p99 (ms) | "
+        "tokens per chunk | proxy CPU | RSS (MiB) | threads | full GCs (longest) | errors | "
+        "passed |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in sorted(rows, key=lambda r: (r["streams"], CASES.index(r["case"]))):
         lines.append(
             f"| {row['streams']} | {row['case']} | {cell(row['p50_ms'])} / {cell(row['p99_ms'])}"
             f" / {cell(row['max_ms'])} | {cell(row['startup_p99_ms'])} | "
+            f"{cell(row.get('tokens_per_chunk'), 2)} | "
             f"{cell(row.get('proxy_cpu_percent'), 0)}% | {cell(row.get('proxy_rss_mib'), 0)} | "
             f"{cell(row.get('proxy_threads'), 0)} | {row.get('gc_full_collections', '-')} "
             f"({cell(row.get('gc_max_pause_ms'), 0)} ms) | {row['errors']} | "

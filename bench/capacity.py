@@ -185,6 +185,8 @@ def step(
         "startup_p50_ms": percentile(startup, 50) if startup else None,
         "startup_p99_ms": percentile(startup, 99) if startup else None,
         "chunks_measured": len(delays),
+        # Above 1 only where coalescing merged events, which it does only once they wait.
+        "tokens_per_chunk": raw["tokens"] / len(delays) if delays else None,
         "streams_completed": raw["streams"],
         "errors": len(raw["errors"]),
         "error_samples": raw["errors"][:3],

@@ -76,6 +76,7 @@ def test_capacity_stops_at_the_first_failing_step_and_the_plot_draws_each_case()
     assert [len(line.get("points", "").split()) for line in lines] == [2, 4, 1]
     table = steps_table(rows)
     assert table.count("\n") == len(rows) + 1 and "| 15 | plugin | 30.0 / 90.0 / 180.0 |" in table
+    assert table.splitlines()[2].split(" | ")[4] == "-"  # tokens per chunk, when not measured
 
 
 def test_the_p99_crossing_lies_between_the_capacity_and_the_first_failing_step() -> None:
@@ -93,6 +94,26 @@ def test_the_p99_crossing_lies_between_the_capacity_and_the_first_failing_step()
     assert crossing([row(12, 30), row(14, 40)], "plugin") == 14.0  # the ladder ran out
     assert crossing([row(5, 90)], "plugin") == 0.0
     assert crossing([], "plugin") == 0.0
+
+
+def test_the_client_counts_each_measured_chunks_delay_and_tokens() -> None:
+    from bench._capacity_client import STARTUP_CHUNKS, Tally, tally_events
+
+    def frame(content: str | None, sent_at: float, reasoning: str = "") -> bytes:
+        # As a proxy writes it: one HTTP chunk per SSE event, LiteLLM's field order.
+        delta = {"content": content, **({"reasoning_content": reasoning} if reasoning else {})}
+        event = b"data: " + json.dumps({"id": "c", "choices": [{"delta": delta}],
+                                       "sent_at": sent_at}).encode() + b"\n\n"  # fmt: skip
+        return b"%x\r\n%s\r\n" % (len(event), event)
+
+    tally, window = Tally(), (10.0, 20.0)
+    startup = frame("", 9.0) + frame("w", 9.0)
+    assert tally_events(startup.rstrip(b"\r\n"), 9.5, window, tally, 0) == STARTUP_CHUNKS
+    read = frame(" w w w", 11.0, reasoning="r r") + frame(" w", 12.0) + frame(None, 21.0)
+    assert tally_events(read.rstrip(b"\r\n"), 12.5, window, tally, 2) == 5
+    # A merged chunk of three tokens and a lone one were measured; the late finish was not.
+    assert tally.delays == [1.5, 0.5] and tally.tokens == 4
+    assert tally.startup == [0.5, 0.5]
 
 
 def test_cpu_per_token_divides_the_proxys_cpu_by_the_tokens_sent() -> None:

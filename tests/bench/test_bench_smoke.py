@@ -100,8 +100,9 @@ def test_the_client_counts_each_measured_chunks_delay_and_tokens() -> None:
     from bench._capacity_client import STARTUP_CHUNKS, Tally, tally_events
 
     def frame(content: str | None, sent_at: float, reasoning: str = "") -> bytes:
-        # As a proxy writes it: one HTTP chunk per SSE event, LiteLLM's field order.
-        delta = {"content": content, **({"reasoning_content": reasoning} if reasoning else {})}
+        # As a proxy writes it: one HTTP chunk per SSE event. reasoning_content comes first, so
+        # a pattern that also matched it would count its words.
+        delta = {**({"reasoning_content": reasoning} if reasoning else {}), "content": content}
         event = b"data: " + json.dumps({"id": "c", "choices": [{"delta": delta}],
                                        "sent_at": sent_at}).encode() + b"\n\n"  # fmt: skip
         return b"%x\r\n%s\r\n" % (len(event), event)

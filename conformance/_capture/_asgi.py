@@ -144,6 +144,6 @@ async def play(
         await until_disconnect(receive)
         return
     await next_part()
-    if response.ended == "upstream_error":
+    if response.ended in ("upstream_error", "cut"):
         raise StreamBroken(f"replaying a broken stream: {response.error}")
     await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -125,8 +125,10 @@ class Response:
     """What came back, with arrival times in seconds since the request was received.
 
     ``ended`` says how the exchange finished: ``complete``; ``upstream_error`` (the container
-    broke the connection: ``error`` says how); or ``client_gone`` (the kit stopped reading, for
-    example at its timeout, after ``end`` seconds).
+    broke the connection: ``error`` says how); ``client_gone`` (the kit stopped reading, for
+    example at its timeout, after ``end`` seconds); or ``cut`` (the answer passed the
+    recorder's byte cap, above the kit's own: the recorder stopped there and dropped the
+    connection, and a replay does the same).
     """
 
     status: int | None = None

@@ -3,6 +3,10 @@
 Put it between the kit (or the emulator) and a running container. Each chunk is relayed as soon
 as it arrives, so the container's timing reaches the kit nearly intact, and is recorded with
 its arrival time for the replay server to reproduce.
+
+Bounded as the kit is: an answer is relayed and kept up to a byte cap a little above the kit's
+own (so the kit, which stops first, sees in a replay what it saw live), and the kit's
+deadlines end an exchange: when the kit leaves, the recorder stops reading the container.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Final
 
 import httpx
 
+from .._wire._limits import KEPT_WHEN_CUT, MAX_RESPONSE_BYTES
 from ._asgi import (
     Message,
     Receive,
@@ -33,6 +38,8 @@ _NOT_FORWARDED: Final = frozenset(
     {"host", "content-length", "connection", "keep-alive", "transfer-encoding"}
 )
 CONNECT_TIMEOUT: Final = 5.0
+# Past the kit's cap by one evidence head, so that the kit always cuts an answer first.
+RECORDED_BYTES: Final = MAX_RESPONSE_BYTES + KEPT_WHEN_CUT
 
 
 class Recorder:
@@ -42,8 +49,9 @@ class Recorder:
     are appended when they end; read them with :meth:`take` once the requests are done.
     """
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, *, cap: int = RECORDED_BYTES) -> None:
         self.upstream = upstream.rstrip("/")
+        self.cap = cap
         self.run = ""
         self._exchanges: list[Exchange] = []
         self._lock = threading.Lock()
@@ -121,7 +129,13 @@ class Recorder:
             response.headers = [(k, v) for k, v in upstream.headers.multi_items()]
             response.head_at = loop.time() - start
             await start_response(send, response.status, response.headers)
+            received = 0
             async for chunk in upstream.aiter_raw():
+                received += len(chunk)
+                if received > self.cap:
+                    response.ended, response.end = "cut", loop.time() - start
+                    response.error = f"the answer passed the recorder's {self.cap:,} bytes"
+                    raise StreamBroken(response.error)
                 response.chunks.append((loop.time() - start, chunk))
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         except httpx.TransportError as exc:

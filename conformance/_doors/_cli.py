@@ -13,18 +13,25 @@ import math
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
-
-import httpx
 
 from .._engine._context import CheckContext
 from .._engine._live import diagnose
 from .._engine._registry import Check, Severity
-from .._engine._report import EXIT_INCOMPLETE, EXIT_USAGE
+from .._engine._report import EXIT_USAGE
 from .._engine._reporters import FORMATS, REPORTERS, progress_line
-from .._engine._runner import Report, Result, open_target, request_bound, run_checks
+from .._engine._runner import (
+    Report,
+    Result,
+    not_started,
+    open_target,
+    request_bound,
+    resolve_mode,
+    run_checks,
+)
+from .._wire._client import reach
 from .._wire._limits import (
     DEFAULT_BUDGET,
     DEFAULT_REQUEST_TIMEOUT,
@@ -170,18 +177,16 @@ def _local_target(args: argparse.Namespace) -> str:
         raise UsageError(str(exc)) from None
 
 
-def _check_reachable(base_url: str) -> None:
+def _check_reachable(base_url: str, limits: Limits) -> None:
     # Only "nothing listens" stops the run here: any answer, even a 404 or a silence after
-    # connecting, is left for the checks (and the liveness probe) to judge.
-    try:
-        httpx.get(base_url + "/", timeout=httpx.Timeout(2.0, connect=REACH_TIMEOUT))
-    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as exc:
+    # connecting, is left for the checks (and the liveness probe) to judge. The probe reads
+    # no further than the headers, within the run's bounds (an endless GET / cannot hold it).
+    probe = reach(base_url, limits)
+    if probe.unreachable:
         raise UsageError(
-            f"cannot reach {base_url} ({type(exc).__name__}); is the "
+            f"cannot reach {base_url} ({probe.transport_error}); is the "
             "container running and listening on that address?"
-        ) from None
-    except httpx.HTTPError:
-        pass
+        )
 
 
 def _confirm(bound: int, target: Target, assume_yes: bool, err: TextIO) -> None:
@@ -203,18 +208,23 @@ def _confirm(bound: int, target: Target, assume_yes: bool, err: TextIO) -> None:
 
 
 @contextlib.contextmanager
-def _signals_stop_the_run() -> Iterator[None]:
-    """SIGINT and SIGTERM raise Interrupted (once) in the main thread while the checks run."""
-    raised: list[int] = []
+def _signals_stop_the_run() -> Iterator[Callable[[], None]]:
+    """SIGINT and SIGTERM raise Interrupted, once, in the main thread, until ``hold()``.
+
+    Installed before the reachability probe, so a signal at any moment of a run leaves a
+    report. After the first signal, or once the report is due (``hold()``), further signals
+    wait for the report to be written.
+    """
+    held: list[int] = []
 
     def stop(signum: int, frame: Any) -> None:
-        if not raised:  # later signals wait for the partial report to be written
-            raised.append(signum)
+        if not held:
+            held.append(signum)
             raise Interrupted(signum)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield lambda: held.append(0)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -241,37 +251,56 @@ def _execute(
     target: Target | str = _live_target(args) if live else _local_target(args)
     limits = Limits(request_timeout=args.request_timeout, budget=args.budget)
     limits.start(already=started_before)
-    if isinstance(target, str) and target != "reference":
-        _check_reachable(target)
-    with open_target(target, None if live else args.mode) as resolved:
-        applicable = [c for c in checks if c.applies_to(resolved.mode)]
-        ctx = CheckContext(resolved, model=args.model, limits=limits)
-        try:
-            if live:
-                _confirm(request_bound(applicable), resolved, args.yes, err)
-                diagnosis = diagnose(ctx)
-                err.write("".join(f"  {line}\n" for line in diagnosis.lines))
-                if not diagnosis.ok:
-                    raise UsageError("live preflight failed; see above")
-            err.write(
-                f"running {len(applicable)} checks against {resolved.label} ({resolved.mode} "
-                f"mode; budget {limits.budget:g} s, {limits.request_timeout:g} s per request)\n"
-            )
-            counter = iter(range(1, len(applicable) + 1))
+    ran: list[Report] = []
+    with _signals_stop_the_run() as hold:
 
-            def progress(chk: Check, result: Result) -> None:
-                err.write(progress_line(next(counter), len(applicable), chk, result) + "\n")
-                err.flush()
-
-            with _signals_stop_the_run():
-                report = run_checks(checks, ctx, on_result=progress)
+        def finish(report: Report) -> int:
+            hold()
             if report.stopped is not None:
                 err.write(f"stopped early: {report.stopped.message}\n")
-            # Written before the local servers stop, so a signal during shutdown cannot lose it.
             _write(report, args)
             return report.exit_code
-        finally:
-            ctx.close()
+
+        try:
+            if isinstance(target, str) and target != "reference":
+                _check_reachable(target, limits)
+            with open_target(target, None if live else args.mode) as resolved:
+                ctx = CheckContext(resolved, model=args.model, limits=limits)
+                try:
+                    ran.append(_run(args, checks, ctx, err))
+                    # Written before the local servers stop: a signal now waits for it.
+                    return finish(ran[0])
+                finally:
+                    ctx.close()
+        except RunStopped as exc:  # before the first check: a signal, or the budget ran out
+            if ran:  # the signal came as the finished run's report was due
+                return finish(ran[0])
+            label = target.label if isinstance(target, Target) else target
+            mode = resolve_mode(target, args.mode)
+            stopped = not_started(checks, target=label, mode=mode, limits=limits, stop=exc)
+            return finish(stopped)
+
+
+def _run(args: argparse.Namespace, checks: list[Check], ctx: CheckContext, err: TextIO) -> Report:
+    applicable = [c for c in checks if c.applies_to(ctx.mode)]
+    if ctx.mode == "live":
+        _confirm(request_bound(applicable), ctx.target, args.yes, err)
+        diagnosis = diagnose(ctx)
+        err.write("".join(f"  {line}\n" for line in diagnosis.lines))
+        if not diagnosis.ok:
+            raise UsageError("live preflight failed; see above")
+    limits = ctx.limits
+    err.write(
+        f"running {len(applicable)} checks against {ctx.target.label} ({ctx.mode} "
+        f"mode; budget {limits.budget:g} s, {limits.request_timeout:g} s per request)\n"
+    )
+    counter = iter(range(1, len(applicable) + 1))
+
+    def progress(chk: Check, result: Result) -> None:
+        err.write(progress_line(next(counter), len(applicable), chk, result) + "\n")
+        err.flush()
+
+    return run_checks(checks, ctx, on_result=progress)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -300,13 +329,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         err.write(f"sagemaker-openai-conformance: error: {exc}\n")
         return EXIT_USAGE
-    except (Interrupted, KeyboardInterrupt) as exc:  # before or after the checks ran
-        signum = exc.signum if isinstance(exc, Interrupted) else int(signal.SIGINT)
-        err.write(f"sagemaker-openai-conformance: interrupted ({signal.Signals(signum).name})\n")
-        return 128 + signum
-    except RunStopped as exc:  # the budget ran out during the live preflight
-        err.write(f"sagemaker-openai-conformance: {exc.message} before the checks started\n")
-        return EXIT_INCOMPLETE
+    except KeyboardInterrupt:  # before the run's own handlers were installed: nothing to report
+        err.write("sagemaker-openai-conformance: interrupted (SIGINT)\n")
+        return 128 + int(signal.SIGINT)
     except BrokenPipeError:  # the reader went away (| head); nothing left to say
         sys.stderr.close()
         return 1

@@ -8,14 +8,18 @@ nothing heavier than pytest.
 from __future__ import annotations
 
 import contextlib
+import signal
+import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .._wire._limits import DEFAULT_BUDGET
+
 if TYPE_CHECKING:
-    from .._engine._context import CheckContext
     from .._engine._registry import Check
-    from .._engine._runner import Result
+    from .._engine._runner import Result, Run
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -61,9 +65,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--conformance-budget",
         type=float,
-        default=None,
+        default=DEFAULT_BUDGET,
         metavar="SECONDS",
-        help="time budget for all conformance checks; the rest are skipped (default: none)",
+        help="time budget for all conformance checks, from the first one on; the rest are "
+        f"skipped as not run (default {DEFAULT_BUDGET:g}, as the command line)",
     )
 
 
@@ -72,6 +77,31 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance: a SageMaker OpenAI conformance check")
     if config.getoption("conformance_target"):
         config.pluginmanager.register(_Session(config), "sagemaker-openai-conformance-session")
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM stops the session as Ctrl-C does, so pytest still writes its reports.
+
+    A CI runner ends a job that runs too long with SIGTERM; by default that kills pytest
+    before its JUnit report is written. Only a default handler is replaced, only in the main
+    thread, and only while the conformance session lasts.
+    """
+    installed = (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    )
+    if installed:
+        signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        if installed:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"{signal.Signals(signum).name}")
 
 
 class ConformanceFailed(AssertionError):
@@ -126,19 +156,19 @@ class _Session:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self._stack = contextlib.ExitStack()
-        self._ctx: CheckContext | None = None
-        self._stopped: str | None = None
+        self._run: Run | None = None
+        self._stack.enter_context(_sigterm_interrupts())
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
         """Append one item per selected check, before -k and -m deselect anything."""
+        from .._engine._runner import resolve_mode
         from ..checks import select_checks
 
-        mode = config.getoption("conformance_mode")
         target = config.getoption("conformance_target")
-        mode = mode or ("mock" if target == "reference" else "direct")
+        mode = resolve_mode(target, config.getoption("conformance_mode"))
         checks = select_checks(
             select=config.getoption("conformance_select"),
             severity=config.getoption("conformance_severity"),
@@ -152,24 +182,14 @@ class _Session:
             )
 
     def run(self, check: Check) -> Result:
-        """Run one check against the shared context; once stopped, report it as not run."""
-        from .._engine._registry import Outcome
-        from .._engine._report import Result
-        from .._engine._runner import run_check
-        from .._wire._limits import RunStopped
+        """Step the session's run through one check: the engine's verdict, as the CLI gets it."""
+        return self.engine().step(check)
 
-        if self._stopped is None:
-            try:
-                return run_check(check, self.context())
-            except RunStopped as exc:
-                self._stopped = exc.message
-        return Result(check.id, check.severity, Outcome.SKIPPED, f"not run: {self._stopped}")
-
-    def context(self) -> CheckContext:
-        """The run's CheckContext; starts the reference or emulator on first use."""
-        if self._ctx is None:
+    def engine(self) -> Run:
+        """The session's run; starts the reference or the emulator on first use."""
+        if self._run is None:
             from .._engine._context import CheckContext
-            from .._engine._runner import open_target
+            from .._engine._runner import Run, open_target
             from .._wire._limits import DEFAULT_REQUEST_TIMEOUT, Limits
 
             opts = self.config.getoption
@@ -180,9 +200,22 @@ class _Session:
                 request_timeout=opts("conformance_request_timeout") or DEFAULT_REQUEST_TIMEOUT,
                 budget=opts("conformance_budget"),
             )
-            self._ctx = CheckContext(target, model=opts("conformance_model"), limits=limits)
-            self._stack.callback(self._ctx.close)
-        return self._ctx
+            ctx = CheckContext(target, model=opts("conformance_model"), limits=limits)
+            self._stack.callback(ctx.close)
+            self._run = Run(ctx)
+        return self._run
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """Say why the conformance run stopped early, when it did."""
+        stop = self._run.stop if self._run is not None else None
+        if stop is not None:
+            terminalreporter.write_line(f"conformance: the run stopped early: {stop.message}")
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """A run that stopped early is incomplete: never a passing session."""
+        if self._run is not None and self._run.stop is not None and exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         """Stop anything the session started."""

@@ -12,13 +12,23 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .._wire._exchange import trim_text
-from .._wire._limits import RunStopped
+from .._wire._limits import Limits, RunStopped
 from .._wire._target import Target
 from ._context import CheckContext
 from ._registry import Check, CheckFailure, CheckSkipped, Outcome
 from ._report import STOPPED_ANSWERING, Report, Result, Stop
 
-__all__ = ["Report", "Result", "open_target", "request_bound", "run_check", "run_checks"]
+__all__ = [
+    "Report",
+    "Result",
+    "Run",
+    "not_started",
+    "open_target",
+    "request_bound",
+    "resolve_mode",
+    "run_check",
+    "run_checks",
+]
 
 
 def request_bound(checks: Iterable[Check]) -> int:
@@ -118,6 +128,69 @@ def _not_run(check: Check, stop: Stop) -> Result:
     return _result(check, Outcome.SKIPPED, f"not run: {stop.message}{after}")
 
 
+class Run:
+    """One run in progress: each check's verdict in turn, and why the run stopped, if it did.
+
+    The CLI and ``conformance.run()`` step through a catalogue (``run_checks``); the pytest
+    plugin steps one test item at a time. Both get the same verdicts: a prerequisite's failure
+    blocks what builds on it, the budget and signals stop the run, and a target that stops
+    answering blocks the rest.
+    """
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.ctx = ctx
+        self.results: list[Result] = []
+        self.stop: Stop | None = None
+        self._verdicts: dict[str, Result] = {}
+        self._last: str | None = None  # the last check that ran to its end
+        self._start = time.perf_counter()
+        self._started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+    def step(self, chk: Check) -> Result:
+        """Run ``chk``, or report it as not run or blocked once the run has stopped."""
+        ctx = self.ctx
+        if self.stop is None:
+            sent_before = len(ctx.exchanges)
+            try:
+                ctx.limits.check_budget()
+                result = _blocked_by_prerequisite(chk, self._verdicts) or run_check(chk, ctx)
+            except RunStopped as exc:
+                self.stop = Stop(exc.kind, exc.message, self._last)
+                result = _not_run(chk, self.stop)
+            else:
+                try:
+                    self.stop = _stopped_answering(ctx, sent_before, chk)
+                except RunStopped as exc:
+                    self.stop = Stop(exc.kind, exc.message, chk.id)
+                if self.stop is not None and self.stop.kind == STOPPED_ANSWERING:
+                    result = _died_during(chk, result)
+            self._last = chk.id
+        else:
+            result = _not_run(chk, self.stop)
+        self.results.append(result)
+        self._verdicts[chk.id] = result
+        return result
+
+    def halt(self, exc: RunStopped) -> None:
+        """Stop here (a signal between two checks): the checks after this are not run."""
+        self.stop = self.stop or Stop(exc.kind, exc.message, self._last)
+
+    def report(self, not_applicable: tuple[str, ...] = ()) -> Report:
+        """The report of the checks stepped so far."""
+        return Report(
+            target=self.ctx.target.label or self.ctx.target.base_url,
+            mode=self.ctx.mode,
+            results=tuple(self.results),
+            duration=time.perf_counter() - self._start,
+            requests=self.ctx.requests_sent,
+            not_applicable=not_applicable,
+            started_at=self._started_at,
+            budget=self.ctx.limits.budget,
+            request_timeout=self.ctx.limits.request_timeout,
+            stopped=self.stop,
+        )
+
+
 def run_checks(
     checks: Sequence[Check],
     ctx: CheckContext,
@@ -130,48 +203,45 @@ def run_checks(
     target stops answering; the checks that did not run are then reported as not run or
     blocked, and ``Report.stopped`` says why.
     """
-    start = time.perf_counter()
-    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    results: list[Result] = []
-    verdicts: dict[str, Result] = {}
-    stop: Stop | None = None
-    last: str | None = None
-    skipped_mode = tuple(c.id for c in checks if not c.applies_to(ctx.mode))
+    run = Run(ctx)
     for chk in (c for c in checks if c.applies_to(ctx.mode)):
-        if stop is None:
-            sent_before = len(ctx.exchanges)
-            try:
-                ctx.limits.check_budget()
-                result = _blocked_by_prerequisite(chk, verdicts) or run_check(chk, ctx)
-            except RunStopped as exc:
-                stop = Stop(exc.kind, exc.message, last)
-                result = _not_run(chk, stop)
-            else:
-                try:
-                    stop = _stopped_answering(ctx, sent_before, chk)
-                except RunStopped as exc:
-                    stop = Stop(exc.kind, exc.message, chk.id)
-                if stop is not None and stop.kind == STOPPED_ANSWERING:
-                    result = _died_during(chk, result)
-            last = chk.id
-        else:
-            result = _not_run(chk, stop)
-        results.append(result)
-        verdicts[chk.id] = result
+        result = run.step(chk)
         if on_result is not None:
-            on_result(chk, result)
+            try:
+                on_result(chk, result)
+            except RunStopped as exc:  # a signal while the progress line was written
+                run.halt(exc)
+    return run.report(tuple(c.id for c in checks if not c.applies_to(ctx.mode)))
+
+
+def not_started(
+    checks: Sequence[Check], *, target: str, mode: str, limits: Limits, stop: RunStopped
+) -> Report:
+    """The report of a run stopped before its first check: every check not run, and why.
+
+    A signal or the end of the budget during the reachability probe, while local servers
+    start, or during live mode's preflight still leaves a report behind.
+    """
+    stopped = Stop(stop.kind, stop.message)
     return Report(
-        target=ctx.target.label or ctx.target.base_url,
-        mode=ctx.mode,
-        results=tuple(results),
-        duration=time.perf_counter() - start,
-        requests=ctx.requests_sent,
-        not_applicable=skipped_mode,
-        started_at=started_at,
-        budget=ctx.limits.budget,
-        request_timeout=ctx.limits.request_timeout,
-        stopped=stop,
+        target=target,
+        mode=mode,
+        results=tuple(_not_run(c, stopped) for c in checks if c.applies_to(mode)),
+        duration=0.0 if limits.started is None else time.monotonic() - limits.started,
+        not_applicable=tuple(c.id for c in checks if not c.applies_to(mode)),
+        started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        budget=limits.budget,
+        request_timeout=limits.request_timeout,
+        stopped=stopped,
     )
+
+
+def resolve_mode(target: Target | str, mode: str | None = None) -> str:
+    """The mode a run of ``target`` uses: a Target's own; else ``mode``, by default mock for
+    the built-in reference and direct for a URL."""
+    if isinstance(target, Target):
+        return target.mode
+    return mode or ("mock" if target == "reference" else "direct")
 
 
 @contextmanager
@@ -184,5 +254,5 @@ def open_target(target: Target | str, mode: str | None = None) -> Iterator[Targe
         return
     from ._local import local_target
 
-    with local_target(target, mode or ("mock" if target == "reference" else "direct")) as resolved:
+    with local_target(target, resolve_mode(target, mode)) as resolved:
         yield resolved

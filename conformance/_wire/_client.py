@@ -19,9 +19,13 @@ import httpx
 
 from ._deadline import DeadlineTransport, deadline
 from ._exchange import Exchange
+from ._limits import Limits
 
 SDK_VERSION: Final = "2.54.0"  # the openai-python release the SDK replica was checked against
 CONNECT_TIMEOUT: Final = 5.0
+REACH_TIMEOUT: Final = 5.0  # the reachability probe's deadline, at most
+# Errors that mean no connection was opened: nothing listens there, or the host does not exist.
+_NOT_CONNECTED: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol)
 _OS_NAMES: Final = {"linux": "Linux", "darwin": "MacOS", "windows": "Windows"}
 _ARCH_NAMES: Final = {"x86_64": "x64", "amd64": "x64", "arm64": "arm64", "aarch64": "arm64"}
 
@@ -60,25 +64,31 @@ def encode_body(body: Mapping[str, Any]) -> bytes:
 
 def new_client(base_url: str) -> httpx.Client:
     """A client whose requests honour ``deadline()``; behind an HTTP proxy, httpx's own."""
-    host = urlsplit(base_url).hostname or ""
-    if _uses_proxy(host):
+    if proxy_for(base_url) is not None:
         # The deadline transport talks to hosts directly; with a proxy only httpx's per-read
         # timeouts and the check after each chunk bound a request.
         return httpx.Client(trust_env=True)
     return httpx.Client(transport=DeadlineTransport(), trust_env=False)
 
 
-def _uses_proxy(host: str) -> bool:
+def proxy_for(url: str) -> str | None:
+    """The HTTP proxy the environment sets for ``url``, or None to connect directly."""
+    parts = urlsplit(url)
     proxies = urllib.request.getproxies()
-    return bool({"http", "https", "all"} & proxies.keys()) and not urllib.request.proxy_bypass(host)
+    if urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return proxies.get(parts.scheme) or proxies.get("all")
 
 
-def perform(client: httpx.Client, ex: Exchange, *, until: float, cap: int) -> None:
+def perform(
+    client: httpx.Client, ex: Exchange, *, until: float, cap: int, read_body: bool = True
+) -> None:
     """Send ``ex``'s request and record the answer until it ends, ``until`` passes, or ``cap``.
 
     ``until`` is a time.monotonic() deadline for the whole exchange: connecting, sending,
     the headers and every byte of the body. An answer cut by the deadline or by ``cap`` keeps
-    only its first bytes, as evidence, and says why in ``ex.cut``.
+    only its first bytes, as evidence, and says why in ``ex.cut``. With ``read_body`` False
+    the exchange ends at the headers, and the connection is closed.
     """
     wait = max(until - time.monotonic(), 0.001)
     timeout = httpx.Timeout(wait, connect=min(wait, CONNECT_TIMEOUT))
@@ -97,6 +107,8 @@ def perform(client: httpx.Client, ex: Exchange, *, until: float, cap: int) -> No
             ex.status = response.status_code
             ex.headers = {k.lower(): v for k, v in response.headers.items()}
             ex.headers_at = time.perf_counter() - ex.started
+            if not read_body:
+                return
             for chunk in response.iter_bytes():
                 received += len(chunk)
                 if received > cap:
@@ -113,9 +125,29 @@ def perform(client: httpx.Client, ex: Exchange, *, until: float, cap: int) -> No
             ex.cut_off(f"the answer did not finish within {wait:.3g} s", received)
     except httpx.HTTPError as exc:
         ex.transport_error = _describe(exc)
+        ex.unreachable = ex.status is None and isinstance(exc, _NOT_CONNECTED)
     finally:
         ex.elapsed = time.perf_counter() - ex.started
         ex.received_bytes = max(ex.received_bytes, received)
+
+
+def reach(base_url: str, limits: Limits) -> Exchange:
+    """``GET /`` of a target, read up to its headers: does anything listen there at all?
+
+    Bounded as every request is (deadline, budget), and closer still: at most REACH_TIMEOUT
+    and the request timeout, and no byte of the body is read, so neither an endless stream nor
+    a silence after the headers can hold the run here. ``unreachable`` on the result says
+    whether no connection could be opened.
+
+    Raises:
+        BudgetExhausted: the budget ran out before the probe could start.
+    """
+    until, _ = limits.request_deadline(min(REACH_TIMEOUT, limits.request_timeout))
+    headers = {"Accept": "*/*", "User-Agent": f"OpenAI/Python {SDK_VERSION}"}
+    ex = Exchange("GET", base_url + "/", headers, b"", started=time.perf_counter())
+    with new_client(base_url) as client:
+        perform(client, ex, until=until, cap=0, read_body=False)
+    return ex
 
 
 def _describe(exc: httpx.HTTPError) -> str:

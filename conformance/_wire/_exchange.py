@@ -60,6 +60,7 @@ class Exchange:
     elapsed: float = 0.0
     started: float = 0.0  # time.perf_counter() when the request was sent
     transport_error: str | None = None
+    unreachable: bool = False  # no connection could be opened: nothing listens, or no such host
     headers_at: float | None = None  # seconds from sending to the response headers
     cut: str | None = None  # why the kit stopped reading (deadline, byte cap); None if it ended
     received_bytes: int = 0  # the whole answer's size, also when only its head was kept

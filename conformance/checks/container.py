@@ -20,7 +20,7 @@ SAGEMAKER_HEADERS: Final = {
 
 
 def ping_ok(ex: Exchange, when: str) -> None:
-    """Fail unless a GET /ping got a 200 in time."""
+    """Fail unless a GET /ping got a whole 200 in time."""
     if ex.status is None:
         raise ex.failure(
             f"GET /ping {when} did not answer within {PING_TIMEOUT:g} s: "
@@ -28,6 +28,11 @@ def ping_ok(ex: Exchange, when: str) -> None:
         )
     if ex.status != 200:
         raise ex.failure(f"GET /ping {when} got HTTP {ex.status}; SageMaker needs 200")
+    if ex.cut is not None:
+        # The health check waits for the whole answer; one that never ends times out.
+        raise ex.failure(
+            f"GET /ping {when} got HTTP 200, but no whole answer; answer it with an empty body"
+        )
 
 
 @check("container.ping", "MUST", modes="direct", requests=IDLE_PINGS)

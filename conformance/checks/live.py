@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from .._engine._context import CheckContext
-from .._engine._registry import CheckSkipped, check
+from .._engine._registry import CheckFailure, CheckSkipped, check
+from .._wire._deadline import deadline
 from .._wire._exchange import Exchange
+from .._wire._lent import lent_async_client, lent_client, within
 from .._wire._target import route_path
 from ._prompts import long_body
 from .sse import judge_incremental
 
 MISSING_NAME: Final = "conformance-kit-missing"
+T = TypeVar("T")
 _SIGNATURE: Final = re.compile(r"(X-Amz-Signature=)([0-9a-f]+)")
 
 
@@ -64,25 +67,51 @@ def _sample_loop(ctx: CheckContext) -> tuple[str, str]:
         "stream": True,
     }
     base, key = ctx.target.openai_base_url, ctx.token() or "unused"
+    cap, timeout = ctx.limits.max_response_bytes, ctx.limits.request_timeout
+    # The SDK reads the route's bytes through the kit's bounded clients: the byte cap on each
+    # answer, and the request's deadline (or the budget's end) on the whole loop.
+    until, _ = ctx.limits.request_deadline()
     # The AWS notebook's loop, verbatim: it indexes choices[0] with no guard.
     text = ""
-    timeout = ctx.limits.request_timeout
-    with openai.OpenAI(base_url=base, api_key=key, max_retries=0, timeout=timeout) as client:
+    with (
+        lent_client(base, cap) as http,
+        openai.OpenAI(
+            base_url=base, api_key=key, max_retries=0, timeout=timeout, http_client=lend(http)
+        ) as client,
+        deadline(until),
+    ):
         for chunk in client.chat.completions.create(**kwargs):
             if chunk.choices[0].delta.content:
                 text += chunk.choices[0].delta.content
 
     async def run_async() -> str:
         out = ""
-        async with openai.AsyncOpenAI(
-            base_url=base, api_key=key, max_retries=0, timeout=timeout
-        ) as client:
+        async with (
+            lent_async_client(base, cap) as http,
+            openai.AsyncOpenAI(
+                base_url=base, api_key=key, max_retries=0, timeout=timeout, http_client=lend(http)
+            ) as client,
+        ):
             async for chunk in await client.chat.completions.create(**kwargs):
                 if chunk.choices[0].delta.content:
                     out += chunk.choices[0].delta.content
         return out
 
-    return text, asyncio.run(run_async())
+    until, _ = ctx.limits.request_deadline()
+    return text, asyncio.run(within(until, run_async()))
+
+
+def lend(client: T) -> Any:
+    # openai 3 types http_client as an httpx2 client and accepts an httpx one; openai 2 and
+    # other client libraries take httpx.
+    return client
+
+
+def _reason(exc: BaseException) -> str:
+    """The exception and what caused it: the SDK wraps transport errors (a cut, a deadline)."""
+    cause = exc.__cause__ or exc.__context__
+    text = f"{type(exc).__name__}: {exc}"
+    return f"{text} ({type(cause).__name__}: {cause})" if cause is not None else text
 
 
 @check("live.sample_client", "MUST", modes="live", requests=2)
@@ -101,10 +130,8 @@ def aws_sample_client(ctx: CheckContext) -> str:
     try:
         sync_text, async_text = _sample_loop(ctx)
     except Exception as exc:
-        from .._engine._registry import CheckFailure
-
         raise CheckFailure(
-            f"the AWS sample client loop raised {type(exc).__name__}: {exc}",
+            f"the AWS sample client loop raised {_reason(exc)}",
             sent={"url": ctx.target.url(), "model": ""},
         ) from exc
     return f"sync and async loops completed ({len(sync_text)} and {len(async_text)} characters)"

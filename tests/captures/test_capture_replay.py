@@ -19,6 +19,7 @@ from starlette.routing import Route
 from conformance._capture import RECAPTURE, Recorder, Replay, read_exchanges, write_exchanges
 from conformance._capture._format import EXCHANGES_FILE, Exchange, body_digest
 from conformance._capture._replay import MISS_STATUS, serve_replay
+from conformance._wire._limits import MAX_RESPONSE_BYTES
 from conformance._wire._serve import serve_app
 
 TICK = 0.05  # seconds between the upstream's stream chunks
@@ -50,6 +51,15 @@ async def _chat(request: StarletteRequest) -> Response:
     return JSONResponse({"size": len(raw), "accept": request.headers.get("accept")})
 
 
+async def _endless(request: StarletteRequest) -> Response:
+    async def flood() -> AsyncIterator[bytes]:
+        while True:
+            yield b'data: {"n": 0}\n\n' * 1000
+            await asyncio.sleep(0)
+
+    return StreamingResponse(flood(), media_type="text/event-stream")
+
+
 async def _hang(request: StarletteRequest) -> Response:
     await asyncio.sleep(30)
     return Response(b"too late")
@@ -60,14 +70,15 @@ UPSTREAM = Starlette(
         Route("/stream", _stream, methods=["POST"]),
         Route("/chat", _chat, methods=["POST"]),
         Route("/hang", _hang, methods=["POST"]),
+        Route("/endless", _endless, methods=["POST"]),
     ]
 )
 
 
 @contextmanager
-def recorded(tmp_path: Path) -> Iterator[tuple[httpx.Client, Recorder]]:
+def recorded(tmp_path: Path, **options: int) -> Iterator[tuple[httpx.Client, Recorder]]:
     """A client talking to the upstream through a recorder; the capture is written at exit."""
-    recorder = Recorder("http://unused.invalid")
+    recorder = Recorder("http://unused.invalid", **options)
     with serve_app(UPSTREAM) as upstream:
         recorder.upstream = upstream
         with serve_app(recorder) as url, httpx.Client(base_url=url, timeout=10) as client:
@@ -187,6 +198,34 @@ def test_a_stream_the_container_broke_is_broken_again_in_replay(tmp_path: Path) 
         pytest.raises(httpx.RemoteProtocolError),
     ):
         _post(client, "/stream", {"break": True})
+
+
+def test_the_recorder_keeps_no_more_than_its_cap_of_an_endless_answer(tmp_path: Path) -> None:
+    # A client that reads on where the kit would stop: the recorder itself stops at its cap.
+    relayed = 0
+    with (
+        recorded(tmp_path, cap=1_000_000) as (client, _),
+        pytest.raises(httpx.RemoteProtocolError),
+        client.stream("POST", "/endless", content=b"{}") as response,
+    ):
+        for chunk in response.iter_raw():
+            relayed += len(chunk)
+            assert relayed <= 2_000_000, "the recorder relays past its cap"
+    assert relayed <= 1_000_000
+    [exchange] = list(read_exchanges(tmp_path / EXCHANGES_FILE))
+    assert exchange.response.ended == "cut"
+    assert "passed the recorder's 1,000,000 bytes" in str(exchange.response.error)
+    assert sum(len(chunk) for _, chunk in exchange.response.chunks) <= 1_000_000
+    with (
+        serve_replay(tmp_path) as (url, _),
+        httpx.Client(base_url=url) as client,
+        pytest.raises(httpx.RemoteProtocolError),
+    ):
+        _post(client, "/endless", {})
+
+
+def test_the_recorders_cap_is_above_the_kits() -> None:
+    assert Recorder("http://unused.invalid").cap > MAX_RESPONSE_BYTES
 
 
 def test_a_request_the_client_gave_up_on_hangs_again_in_replay(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """Hostile targets for the kit's bounds: small real servers that drip, flood, hang or stall.
 
 Run one as its own process: ``python tests/kit/hostile.py KIND [--port N]``; it prints
-``listening on http://127.0.0.1:PORT`` when ready and serves until SIGINT or SIGTERM. Every
-kind answers ``GET /ping`` (so the kit's reachability check passes) and misbehaves on POST.
+``listening on http://127.0.0.1:PORT`` when ready and serves until SIGINT or SIGTERM. The
+first six kinds answer every request, ``GET`` or ``POST``, on any path (``/``, ``/ping``, the
+chat route), the same hostile way: the kit's reachability probe meets them too.
 ``python tests/kit/hostile.py measure`` runs the kit's CLI against each of them, and against
 the reference container, and prints the wall time and peak memory of every run.
 
@@ -10,7 +11,8 @@ the reference container, and prints the wall time and peak memory of every run.
 - ``endless``: valid SSE chunks as fast as the socket takes them, never a ``[DONE]``.
 - ``big``: 100 MB of valid SSE chunks, then ``[DONE]``.
 - ``hang``: reads the request, then never answers.
-- ``keepalive``: a 200 SSE response, then ``: keep-alive`` every second, forever.
+- ``stall``: a 200 SSE response's headers, then silence.
+- ``keepalive``: a 200 SSE response, then ``: keep-alive`` every 2 s, forever.
 - ``serial``: the reference container, one request at a time; a body over 1 MB keeps it busy
   for an hour, as a serial server (``transformers serve``) tokenizing 6 MB would be.
 - ``dies``: the reference container, until its 20th POST; from then on nothing answers.
@@ -52,7 +54,7 @@ EVENT: Final = f"data: {json.dumps(CHUNK, separators=(',', ':'))}\n\n".encode()
 BLOCK: Final = EVENT * (65_536 // len(EVENT))  # ~64 KiB of whole events
 BIG_BYTES: Final = 100_000_000
 HOUR: Final = 3600.0
-KINDS: Final = ("drip", "endless", "big", "hang", "keepalive", "serial", "dies")
+KINDS: Final = ("drip", "endless", "big", "hang", "stall", "keepalive", "serial", "dies")
 SCRIPT: Final = Path(__file__).resolve()
 # kind -> (budget, request timeout) in seconds for tests and `measure`: small, so a run that
 # ignores them is caught, and large enough for what the kind lets the kit do in time.
@@ -61,15 +63,12 @@ BOUNDS: Final = {
     "endless": (10.0, 1.5),
     "big": (10.0, 1.5),
     "hang": (15.0, 1.5),
+    "stall": (12.0, 1.5),
     "keepalive": (12.0, 1.5),
     "serial": (30.0, 2.0),
     "dies": (20.0, 1.5),
 }
 SSE: Final = "text/event-stream"
-
-
-async def ping(request: Request) -> Response:
-    return Response(status_code=200)
 
 
 async def _drip() -> AsyncIterator[bytes]:
@@ -94,7 +93,12 @@ async def _big() -> AsyncIterator[bytes]:
 async def _keepalive() -> AsyncIterator[bytes]:
     while True:
         yield b": keep-alive\n\n"
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(2.0)
+
+
+async def _stall() -> AsyncIterator[bytes]:
+    await asyncio.sleep(HOUR)
+    yield b""
 
 
 def streaming(body: Any) -> Any:
@@ -111,10 +115,9 @@ async def hang(request: Request) -> Response:
     return Response(status_code=504)
 
 
-def plain_app(post: Any) -> Starlette:
-    paths = ("/v1/chat/completions", "/invocations")
-    routes = [Route("/ping", ping)] + [Route(p, post, methods=["POST"]) for p in paths]
-    return Starlette(routes=routes)
+def plain_app(answer: Any) -> Starlette:
+    """Every method on every path gets ``answer``: GET /, /ping and the chat route alike."""
+    return Starlette(routes=[Route("/{path:path}", answer, methods=["GET", "POST"])])
 
 
 class Serial:
@@ -152,7 +155,13 @@ class Dies:
 
 def build(kind: str) -> Any:
     """The ASGI app of one hostile kind."""
-    bodies = {"drip": _drip, "endless": _endless, "big": _big, "keepalive": _keepalive}
+    bodies = {
+        "drip": _drip,
+        "endless": _endless,
+        "big": _big,
+        "stall": _stall,
+        "keepalive": _keepalive,
+    }
     if kind in bodies:
         return plain_app(streaming(bodies[kind]))
     if kind == "hang":
@@ -187,29 +196,66 @@ def hostile(kind: str) -> list[str]:
     return [sys.executable, str(SCRIPT), kind]
 
 
-# `python -m conformance`, which then records its own peak RSS (VmHWM) when it exits. The
-# rusage of a child (os.wait4) would not do: Linux carries the forked parent's RSS (a pytest
-# process with LiteLLM loaded) across exec into the child's maximum.
-KIT: Final = """\
+# Runs a module (`-m NAME`) or a script (PATH), which then records its own peak RSS (VmHWM)
+# when it exits. The rusage of a child (os.wait4) would not do: Linux carries the forked
+# parent's RSS (a pytest process with LiteLLM loaded) across exec into the child's maximum.
+PEAK: Final = """\
 import atexit, re, runpy, sys
 PEAK = sys.argv.pop(1)
 def peak():
     with open("/proc/self/status") as status, open(PEAK, "w") as out:
         out.write(re.search(r"VmHWM:\\s+(\\d+) kB", status.read()).group(1))
 atexit.register(peak)
-runpy.run_module("conformance", run_name="__main__", alter_sys=True)
+if sys.argv[1] == "-m":
+    name = sys.argv[2]
+    del sys.argv[1:3]
+    runpy.run_module(name, run_name="__main__", alter_sys=True)
+else:
+    del sys.argv[0]
+    runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
 
 @dataclass
 class KitRun:
-    """One CLI run of the kit: exit code, JSON report, wall time and peak RSS."""
+    """One run of the kit: exit code, its report (the JSON report's shape), wall time, peak RSS."""
 
     code: int
     report: dict[str, Any] | None
     wall: float
     rss_mb: float
     stderr: str
+
+
+def launch(
+    argv: Sequence[str],
+    errors: Path,
+    *,
+    kill_after: float,
+    signal_at: str | None = None,
+    signum: int = signal.SIGINT,
+) -> tuple[int, float, float, str]:
+    """Run ``python -m NAME ARGS`` or ``python PATH ARGS`` in a fresh process, measured.
+
+    Returns the exit code, the wall time, the process's own peak RSS in MB and its stderr.
+    ``kill_after`` seconds is a hang guard only. With ``signal_at``, ``signum`` is sent once
+    stderr (or, for pytest, stdout) shows that text.
+    """
+    peak = errors.with_suffix(".rss")
+    start = time.monotonic()
+    with open(errors, "w+", encoding="utf-8") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", PEAK, str(peak), *argv], stdout=err, stderr=err
+        )
+        guard = threading.Timer(kill_after, proc.kill)
+        guard.start()
+        if signal_at is not None:
+            _signal_when(errors, signal_at, proc, signum, start + kill_after)
+        proc.wait()
+        guard.cancel()
+        wall = time.monotonic() - start
+    rss_mb = int(peak.read_text()) / 1024 if peak.exists() else float("nan")
+    return proc.returncode, wall, rss_mb, errors.read_text()
 
 
 def run_kit(
@@ -220,26 +266,17 @@ def run_kit(
     signal_at: str | None = None,
     signum: int = signal.SIGINT,
 ) -> KitRun:
-    """Run ``python -m conformance ARGS --format json --output OUTPUT`` in a fresh process.
-
-    Wall time and peak RSS are the kit process's own (see KIT). ``kill_after`` seconds is a
-    hang guard only. With ``signal_at``, ``signum`` is sent once stderr shows that text.
-    """
-    errors, peak = output.with_suffix(".stderr"), output.with_suffix(".rss")
-    cmd = [sys.executable, "-c", KIT, str(peak), *args, "--format", "json", "--output", str(output)]
-    start = time.monotonic()
-    with open(errors, "w+", encoding="utf-8") as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
-        guard = threading.Timer(kill_after, proc.kill)
-        guard.start()
-        if signal_at is not None:
-            _signal_when(errors, signal_at, proc, signum, start + kill_after)
-        proc.wait()
-        guard.cancel()
-        wall = time.monotonic() - start
+    """Run ``python -m conformance ARGS --format json --output OUTPUT`` in a fresh process."""
+    argv = ["-m", "conformance", *args, "--format", "json", "--output", str(output)]
+    code, wall, rss_mb, stderr = launch(
+        argv,
+        output.with_suffix(".stderr"),
+        kill_after=kill_after,
+        signal_at=signal_at,
+        signum=signum,
+    )
     report = json.loads(output.read_text(encoding="utf-8")) if output.exists() else None
-    rss_mb = int(peak.read_text()) / 1024 if peak.exists() else float("nan")
-    return KitRun(proc.returncode, report, wall, rss_mb, errors.read_text())
+    return KitRun(code, report, wall, rss_mb, stderr)
 
 
 def _signal_when(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 
 import pytest
+from kit.hostile import build as hostile_app
 
 import conformance
 from conformance._doors._cli import main
@@ -15,9 +17,13 @@ from conformance._engine._context import CheckContext
 from conformance._engine._live import Diagnosis, _first_request, diagnose, iam_help
 from conformance._engine._local import KIT_REFERENCE
 from conformance._engine._registry import Outcome
+from conformance._engine._report import Result
+from conformance._engine._runner import run_check
 from conformance._reference import ReferenceConfig, create_reference_app
+from conformance._wire._limits import Limits
 from conformance._wire._serve import serve_app
 from conformance._wire._target import Target
+from conformance.checks import select_checks
 
 CREDS = TestCredentials("AKIAKITLIVETEST00001", "kit/live/test/secret/0123456789abcdefghij")
 ENDPOINT = "kit-live"
@@ -158,3 +164,25 @@ def test_first_request_classification(emulator: str) -> None:
     assert ex.status in (401, 403)  # an unparseable token is refused before routing
     result = _first_request(ex, "us-east-1", "no-such-endpoint", Diagnosis())
     assert not result.ok and "IAM permissions" in result.lines[-1]
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [("endless", "the answer passed 1,000,000 bytes"), ("drip", "Timeout")],
+)
+def test_the_sample_client_reads_within_the_kits_bounds(kind: str, reason: str) -> None:
+    """The openai SDK reads the route through the kit's bounded clients: cap and deadline."""
+    results: list[Result] = []
+    with serve_app(hostile_app(kind)) as url:
+        target = Target.live(ENDPOINT, "us-east-1", base_url=url, token_factory=lambda: "unused")
+        limits = Limits(request_timeout=20 if kind == "endless" else 1.5, budget=60)
+        limits.max_response_bytes = 1_000_000
+        ctx = CheckContext(target, limits=limits)
+        (check,) = select_checks(select="live.sample_client")
+        worker = threading.Thread(target=lambda: results.append(run_check(check, ctx)))
+        worker.start()
+        worker.join(60)  # a hang guard only
+        ctx.close()
+    assert results, f"the sample client still reads the {kind} answer"
+    assert results[0].outcome is Outcome.FAILED
+    assert reason in results[0].message

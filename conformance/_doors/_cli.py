@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from .._engine._context import CheckContext
+from .._engine._escape import for_terminal
 from .._engine._live import diagnose
 from .._engine._registry import Check, Severity
 from .._engine._report import EXIT_USAGE
@@ -44,6 +45,21 @@ from .._wire._target import Target, validate_base_url
 from ..checks import select_checks
 
 REACH_TIMEOUT = 5.0
+
+
+class Terminal:
+    """stderr, escaped for a terminal: its lines quote what the target sent."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        """Write ``text`` with no control character left to act on the terminal."""
+        self.stream.write(for_terminal(text))
+
+    def flush(self) -> None:
+        """Flush the stream."""
+        self.stream.flush()
 
 
 class UsageError(Exception):
@@ -189,7 +205,7 @@ def _check_reachable(base_url: str, limits: Limits) -> None:
         )
 
 
-def _confirm(bound: int, target: Target, assume_yes: bool, err: TextIO) -> None:
+def _confirm(bound: int, target: Target, assume_yes: bool, err: Terminal) -> None:
     err.write(
         f"live mode: at most {bound} requests to {target.label} "
         "(max_completion_tokens <= 64 each; most use 16)\n"
@@ -245,7 +261,7 @@ def _list(checks: list[Check], out: TextIO) -> None:
 
 
 def _execute(
-    args: argparse.Namespace, checks: list[Check], err: TextIO, started_before: float
+    args: argparse.Namespace, checks: list[Check], err: Terminal, started_before: float
 ) -> int:
     live = args.endpoint is not None
     target: Target | str = _live_target(args) if live else _local_target(args)
@@ -281,7 +297,7 @@ def _execute(
             return finish(stopped)
 
 
-def _run(args: argparse.Namespace, checks: list[Check], ctx: CheckContext, err: TextIO) -> Report:
+def _run(args: argparse.Namespace, checks: list[Check], ctx: CheckContext, err: Terminal) -> Report:
     applicable = [c for c in checks if c.applies_to(ctx.mode)]
     if ctx.mode == "live":
         _confirm(request_bound(applicable), ctx.target, args.yes, err)
@@ -306,7 +322,7 @@ def _run(args: argparse.Namespace, checks: list[Check], ctx: CheckContext, err: 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``sagemaker-openai-conformance`` and ``python -m conformance``."""
     parser = build_parser()
-    err = sys.stderr
+    err = Terminal(sys.stderr)
     try:
         try:
             args = parser.parse_args(argv)

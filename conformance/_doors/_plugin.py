@@ -123,17 +123,19 @@ class ConformanceItem(pytest.Item):
 
     def runtest(self) -> None:
         """Run the check through the kit's runner; map the outcome to pytest's."""
+        from .._engine._escape import for_terminal
         from .._engine._registry import Outcome
         from .._engine._reporters import format_evidence, how_to_fix
 
         result: Result = self.state.run(self.check)
+        # pytest prints both on a terminal (and escapes its JUnit report itself).
         if result.outcome is Outcome.SKIPPED:
-            pytest.skip(result.message)
+            pytest.skip(for_terminal(result.message))
         if result.outcome in (Outcome.FAILED, Outcome.ERRORED):
             head = f"{result.outcome.value} ({self.check.severity.value}): {result.message}"
             head += "\n" + how_to_fix(result)
             evidence = format_evidence(result.evidence)
-            raise ConformanceFailed(head + ("\n" + evidence if evidence else ""))
+            raise ConformanceFailed(for_terminal(head + ("\n" + evidence if evidence else "")))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         """Show the verdict and its evidence, not a traceback into the kit."""

@@ -1,11 +1,17 @@
-"""Reporters: progress lines, and the final report as a text table, JSON or JUnit XML."""
+"""Reporters: progress lines, and the final report as a text table, JSON or JUnit XML.
+
+Each writes through the escaping function of its kind (``_escape``): a report quotes what
+containers send.
+"""
 
 from __future__ import annotations
 
+import io
 import json
 import xml.etree.ElementTree as ET
 from typing import Any, Final, Protocol, TextIO
 
+from ._escape import for_json, for_terminal, for_xml
 from ._registry import Check, Outcome, Severity
 from ._report import Report, Result
 
@@ -79,6 +85,12 @@ def how_to_fix(result: Result) -> str:
 
 def write_text(report: Report, out: TextIO) -> None:
     """A table (id, severity, outcome, reason), then each failure with its fix and evidence."""
+    text = io.StringIO()
+    _write_text(report, text)
+    out.write(for_terminal(text.getvalue()))
+
+
+def _write_text(report: Report, out: TextIO) -> None:
     out.write(f"\nsagemaker-openai-conformance: {report.target} ({report.mode} mode)\n\n")
     width = max([len(r.id) for r in report.results] + [5])
     out.write(f"{'CHECK':<{width}}  {'SEV':<6}  {'OUTCOME':<7}  REASON\n")
@@ -114,8 +126,7 @@ def write_text(report: Report, out: TextIO) -> None:
 
 def write_json(report: Report, out: TextIO) -> None:
     """The report as JSON; its fields are listed in docs/kit/running.md."""
-    json.dump(report.to_dict(), out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    out.write(for_json(json.dumps(report.to_dict(), indent=2, ensure_ascii=False)) + "\n")
 
 
 def write_junit(report: Report, out: TextIO) -> None:
@@ -157,6 +168,10 @@ def write_junit(report: Report, out: TextIO) -> None:
             ET.SubElement(case, "skipped", message=r.message)
         elif r.message:
             ET.SubElement(case, "system-out").text = r.message
+    for node in suites.iter():
+        node.text = None if node.text is None else for_xml(node.text)
+        for name, value in node.attrib.items():
+            node.set(name, for_xml(value))
     ET.indent(suites)
     out.write(ET.tostring(suites, encoding="unicode", xml_declaration=True))
     out.write("\n")

@@ -31,7 +31,9 @@ def validate_base_url(url: str, what: str = "target URL") -> str:
     except ValueError as exc:
         problem = str(exc)
     else:
-        problem = _url_problem(parts.scheme, parts.hostname, parts.query, parts.fragment)
+        # urlsplit drops an empty query or fragment: "http://h/?" would pass, and the kit
+        # would post to "/?/v1/chat/completions", that is to "/".
+        problem = _url_problem(parts.scheme, parts.hostname, "?" in url or "#" in url)
     if problem:
         raise ValueError(
             f"invalid {what} {url!r}: {problem}; give a base URL such as http://127.0.0.1:8080"
@@ -39,7 +41,7 @@ def validate_base_url(url: str, what: str = "target URL") -> str:
     return url.rstrip("/")
 
 
-def _url_problem(scheme: str, host: str | None, query: str, fragment: str) -> str:
+def _url_problem(scheme: str, host: str | None, query_or_fragment: bool) -> str:
     if scheme not in ("http", "https"):
         return "it must start with http:// or https://"
     if not host:
@@ -53,8 +55,8 @@ def _url_problem(scheme: str, host: str | None, query: str, fragment: str) -> st
             return "the IPv6 address is malformed"
     elif not _HOSTNAME.fullmatch(host):
         return "the host has characters a host name cannot have"
-    if query or fragment:
-        return "a base URL has no query or fragment"
+    if query_or_fragment:
+        return "a base URL has no query or fragment: remove the '?' or '#' and what follows"
     return ""
 
 

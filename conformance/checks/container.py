@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Final
+from urllib.parse import urlsplit
 
 from .._engine._context import CheckContext
 from .._engine._registry import check
@@ -83,12 +84,23 @@ def route_exists(ctx: CheckContext) -> str | None:
 
     Why: SageMaker forwards `/openai/v1/chat/completions` to the container's
     `/v1/chat/completions`; without it no OpenAI client gets an answer. Every other check
-    builds on this request.
+    builds on this request, so the check also makes sure that the request went to that path
+    (a target URL with a `?` or `#` would send it to `/`, which a server answering every path
+    would answer as well).
 
     Fix: serve POST /v1/chat/completions on port 8080 and answer the smallest valid body (one
     user message, `max_completion_tokens: 16`) with a 200 within the request timeout.
     """
     ex = ctx.chat()
+    sent = urlsplit(ex.url)
+    if "?" in ex.url or "#" in ex.url or not sent.path.endswith(ctx.target.chat_path):
+        # A server that answers every path would answer this too: only the URL itself can
+        # show that the request went to the route (a Target built by hand is not validated).
+        raise ex.failure(
+            f"the default request went to {ex.url!r}, whose path is {sent.path!r}, not the chat "
+            f"route {ctx.target.chat_path!r}: give the target as a base URL with no query or "
+            "fragment, such as http://127.0.0.1:8080"
+        )
     if ex.status is None:
         raise ex.failure(f"the chat route did not answer: {ex.transport_error}")
     if ex.cut is not None:

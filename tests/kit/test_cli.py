@@ -160,6 +160,14 @@ def test_severity_filter(reference_direct: Target, capsys: pytest.CaptureFixture
         (["--target", "http://a b:8080"], "characters a host name cannot have"),
         (["--target", "http://127.0.0.1:99999"], "Port out of range"),
         (["--target", "http://127.0.0.1:8080?x=1"], "no query or fragment"),
+        # An empty query or fragment, which urlsplit drops: the kit would post to "/".
+        (["--target", "http://127.0.0.1:8080/?"], "no query or fragment: remove the '?'"),
+        (["--target", "http://127.0.0.1:8080#"], "no query or fragment: remove the '?' or '#'"),
+        (["--target", "http://127.0.0.1:8080/v1?#"], "no query or fragment"),
+        (
+            ["--endpoint", "ep", "--region", "us-east-1", "--runtime-url", "https://vpce.x/?"],
+            "invalid runtime URL 'https://vpce.x/?'",
+        ),
         (["--select", "nothing.*"], "no check matches"),
         (["--mode", "live"], "invalid choice"),
         (["--budget", "0"], "must be a positive number of seconds"),

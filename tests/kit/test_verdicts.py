@@ -19,9 +19,11 @@ from kit.test_mutations import edit_chunks, edit_json, is_stream, nonstream, sen
 
 import conformance
 from conformance._engine._context import CheckContext
-from conformance._engine._local import reference_target
+from conformance._engine._local import KIT_REFERENCE, reference_target
 from conformance._engine._registry import Outcome
 from conformance._engine._runner import Report, run_checks
+from conformance._reference import ReferenceConfig, create_reference_app
+from conformance._wire._serve import serve_app
 from conformance._wire._target import Target
 from conformance.checks import select_checks
 
@@ -140,3 +142,29 @@ def test_the_standalone_reference_with_defaults_passes_directly(standalone_refer
     assert all(m.startswith("inconclusive:") for m in others.values()), others
     assert set(others) <= {"sse.incremental", "container.ping_busy"}
     assert report.exit_code == 0 and report.stopped is None
+
+
+class EveryPath:
+    """The reference container, answering every path as it answers /v1/chat/completions."""
+
+    def __init__(self) -> None:
+        self.app = create_reference_app(ReferenceConfig(**KIT_REFERENCE))
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            scope = {**scope, "path": "/v1/chat/completions", "raw_path": b"/v1/chat/completions"}
+        await self.app(scope, receive, send)
+
+
+@pytest.mark.parametrize("mark", ["?", "#", "/?", "/?x=1#y"])
+def test_the_route_check_proves_it_reached_the_route(mark: str) -> None:
+    """Against a server that answers every path, only the URL shows the request hit the route."""
+    with serve_app(EveryPath()) as url:
+        right = Target.direct(url)
+        assert run_with(right, ["container.route"])["container.route"][0] is Outcome.PASSED
+        with pytest.raises(ValueError, match="no query or fragment"):
+            Target.direct(url + mark)
+        wrong = Target("direct", url + mark, label=url + mark)  # built by hand: not validated
+        outcome, message = run_with(wrong, ["container.route"])["container.route"]
+    assert outcome is Outcome.FAILED
+    assert "not the chat route '/v1/chat/completions'" in message

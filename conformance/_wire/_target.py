@@ -13,7 +13,13 @@ from urllib.parse import urlsplit
 
 # The provider's public, LiteLLM-free rules: the kit, the emulator and the plugin refuse the
 # same names and regions, and mint the same tokens.
-from litellm_sagemaker_openai import StaticKeys, generate_token, validate_name, validate_region
+from litellm_sagemaker_openai import (
+    StaticKeys,
+    generate_token,
+    runtime_base,
+    validate_name,
+    validate_region,
+)
 
 Mode = Literal["direct", "mock", "live"]
 CONTAINER_CHAT_PATH: Final = "/v1/chat/completions"
@@ -66,12 +72,6 @@ def route_path(endpoint: str, inference_component: str | None = None) -> str:
     if inference_component:
         base += f"/inference-components/{inference_component}"
     return base + "/openai/v1/chat/completions"
-
-
-def runtime_url(region: str) -> str:
-    """The SageMaker runtime base URL of a region (China regions use the .com.cn domain)."""
-    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-    return f"https://runtime.sagemaker.{region}.{suffix}"
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ class Target:
         )
         return cls(
             "live",
-            (base_url or runtime_url(region)).rstrip("/"),
+            (base_url or runtime_base(region)).rstrip("/"),
             route_path(endpoint, inference_component),
             label=f"{where} in {region}",
             endpoint=endpoint,

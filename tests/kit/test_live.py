@@ -186,3 +186,28 @@ def test_the_sample_client_reads_within_the_kits_bounds(kind: str, reason: str) 
     assert results, f"the sample client still reads the {kind} answer"
     assert results[0].outcome is Outcome.FAILED
     assert reason in results[0].message
+
+
+# The runtime host of each partition, from botocore's partition table (endpoints.json).
+RUNTIME_HOSTS = {
+    "us-east-1": "runtime.sagemaker.us-east-1.amazonaws.com",
+    "eu-west-3": "runtime.sagemaker.eu-west-3.amazonaws.com",
+    "us-gov-west-1": "runtime.sagemaker.us-gov-west-1.amazonaws.com",
+    "cn-north-1": "runtime.sagemaker.cn-north-1.amazonaws.com.cn",
+    "cn-northwest-1": "runtime.sagemaker.cn-northwest-1.amazonaws.com.cn",
+    "us-iso-east-1": "runtime.sagemaker.us-iso-east-1.c2s.ic.gov",
+    "us-isob-east-1": "runtime.sagemaker.us-isob-east-1.sc2s.sgov.gov",
+    "eu-isoe-west-1": "runtime.sagemaker.eu-isoe-west-1.cloud.adc-e.uk",
+    "us-isof-south-1": "runtime.sagemaker.us-isof-south-1.csp.hci.ic.gov",
+    "eusc-de-east-1": "runtime.sagemaker.eusc-de-east-1.amazonaws.eu",
+}
+
+
+@pytest.mark.parametrize(("region", "host"), sorted(RUNTIME_HOSTS.items()))
+def test_live_mode_uses_the_providers_runtime_host(region: str, host: str) -> None:
+    """One rule for the plugin and the kit: the live target's host is the plugin's."""
+    from litellm_sagemaker_openai import runtime_base
+
+    target = Target.live("my-ep", region, token_factory=lambda: "unused")
+    assert target.base_url == runtime_base(region) == f"https://{host}"
+    assert target.url() == f"https://{host}/endpoints/my-ep/openai/v1/chat/completions"

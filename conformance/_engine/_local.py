@@ -6,10 +6,13 @@ from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Final
 
+from .._wire._limits import LOCAL_STOP_S
+from .._wire._serve import serve_in_thread
 from .._wire._target import Target
 
 KIT_ENDPOINT: Final = "conformance-kit"
 KIT_REGION: Final = "us-east-1"
+LOOPBACK: Final = "127.0.0.1"
 # The kit's own reference runs with a small decode delay so that streaming is observable
 # (sse.incremental, container.ping during a generation) while the whole run stays fast.
 KIT_REFERENCE: Final[dict[str, Any]] = {"ttft_ms": 2.0, "itl_ms": 1.0}
@@ -38,9 +41,9 @@ def reference_target(
         return reference_target(mode, ref.faults | extra, **config)
 
     if mode == "direct":
-        from conformance._wire._serve import serve_app
-
-        with serve_app(create_reference_app(ref)) as url:
+        with serve_in_thread(
+            create_reference_app(ref), LOOPBACK, 0, stop_within=LOCAL_STOP_S
+        ) as url:
             yield Target("direct", url, label=f"{label} at {url}", fault_factory=with_faults)
         return
     if mode != "mock":
@@ -59,12 +62,18 @@ def emulated(container_url: str) -> Iterator[Target]:
 
 @contextmanager
 def _behind_emulator(label: str, fault_factory: Any = None, **config: Any) -> Iterator[Target]:
-    from conformance._emulator import EmulatorConfig, generate_test_credentials
-    from conformance._emulator._harness import run_emulator
+    from conformance._emulator import (
+        EmulatorConfig,
+        create_emulator_app,
+        generate_test_credentials,
+    )
 
     creds = generate_test_credentials()
-    emulator = EmulatorConfig(region=KIT_REGION, credentials=(creds,), **config)
-    with run_emulator(emulator) as url:
+    emulator = create_emulator_app(
+        EmulatorConfig(region=KIT_REGION, credentials=(creds,), **config)
+    )
+    # Stopped within the run's wall (see WALL_SLACK), however the target left its connections.
+    with serve_in_thread(emulator, LOOPBACK, 0, stop_within=LOCAL_STOP_S) as url:
         yield Target.mock(
             url,
             endpoint=KIT_ENDPOINT,

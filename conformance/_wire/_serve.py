@@ -63,6 +63,16 @@ def serve_app(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]
     Startup is awaited (RuntimeError if it fails) and the server is stopped, and its thread
     joined, when the block exits. Streams really stream: every ASGI body message is flushed.
     """
+    with serve_in_thread(app, host, port, stop_within=SHUTDOWN_TIMEOUT_S) as url:
+        yield url
+
+
+@contextmanager
+def serve_in_thread(app: Any, host: str, port: int, *, stop_within: float) -> Iterator[str]:
+    """``serve_app``, stopping within ``2 * stop_within`` seconds: gracefully, then forced.
+
+    The thread is a daemon: a server that is still stopping then does not hold the process.
+    """
     sock = bind_socket(host, port)
     server = make_server(app, own_logging=False)
     thread = threading.Thread(
@@ -81,10 +91,10 @@ def serve_app(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]
         yield socket_url(sock)
     finally:
         server.should_exit = True
-        thread.join(SHUTDOWN_TIMEOUT_S)
+        thread.join(stop_within)
         if thread.is_alive():
             server.force_exit = True
-            thread.join(SHUTDOWN_TIMEOUT_S)
+            thread.join(stop_within)
         sock.close()
 
 

@@ -25,6 +25,7 @@ import pytest
 from kit.entry_points import ENTRIES, PLUGIN, run_entry
 from kit.hostile import BOUNDS, KINDS, KitRun, hostile, run_kit, serve
 
+from conformance._wire._limits import WALL_SLACK
 from conformance.checks import select_checks
 
 MAX_RSS_MB = 200
@@ -228,3 +229,24 @@ def test_sigterm_ends_a_plugin_session_with_its_junit_report(tmp_path: Path) -> 
     assert "KeyboardInterrupt" in out and "SIGTERM" in out
     suite = ET.parse(xml).getroot()  # pytest wrote its report
     assert suite.find("testsuite") is not None
+
+
+WALL_BUDGET = 5.0
+
+
+@pytest.mark.parametrize("mode", ["direct", "mock"])
+@pytest.mark.parametrize("kind", ["stall", "keepalive", "drip"])
+def test_the_budget_is_a_wall(tmp_path: Path, kind: str, mode: str) -> None:
+    """With the default request timeout (20 s), the budget alone ends the run, and promptly.
+
+    The budget counts from the process's start; past it, the run may take WALL_SLACK to cut
+    its request, write its report and stop the emulator or reference it started. (Against
+    `drip`, the reachability probe used to read GET / for hours.)
+    """
+    with serve(hostile(kind)) as url:
+        args = ["--target", url, "--mode", mode, "--budget", f"{WALL_BUDGET:g}"]
+        run = run_kit(args, tmp_path / "report.json", kill_after=60)
+    assert run.report is not None, run.stderr[-2000:]
+    assert run.report["stopped"]["reason"] == "budget"
+    print(f"\n{kind} ({mode}): {run.wall - WALL_BUDGET:+.2f} s past a {WALL_BUDGET:g} s budget")
+    assert run.wall <= WALL_BUDGET + WALL_SLACK

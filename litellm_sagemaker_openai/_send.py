@@ -9,6 +9,7 @@ fall back, for streams as well as for plain calls.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, Final
 
 import httpx
@@ -156,13 +157,17 @@ def open_sync(call: Call) -> httpx.Response:
             raise _error(call, response, body)
 
 
-async def open_async(call: Call) -> httpx.Response:
-    """Async twin of :func:`open_sync`; must run on the loop that will read the stream."""
+async def open_async(call: Call, on_sent: Callable[[], None] | None = None) -> httpx.Response:
+    """Async twin of :func:`open_sync`; must run on the loop that will read the stream.
+
+    ``on_sent`` is called when the request starts going out: connecting, TLS and the token are
+    behind it (see ``_open.py``).
+    """
     client = async_client()
     retries = _Retries(call)
     while True:
         token = call.static_token or await TOKENS.aget(call.spec or _no_spec(), call.region)
-        with exchange(retries.fresh_only) as state:
+        with exchange(retries.fresh_only, on_sent) as state:
             try:
                 response = await client.send(_request(call, token, client), stream=True)
             except httpx.TransportError as exc:

@@ -130,7 +130,7 @@ def prepare(
         region=region,
         url=url,
         body=body,
-        content=encode_body(body),
+        content=encode_body(body, optional_params.get("extra_body")),
         headers=out_headers,
         timeout=call_timeout,
         stream=stream,

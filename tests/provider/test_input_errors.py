@@ -69,6 +69,11 @@ BAD_API_BASES = {
     "port 0": ("http://127.0.0.1:0", "port"),
     "port not a number": ("http://127.0.0.1:https", "port"),
     "no host": ("http://:9", "host"),
+    "query": ("http://127.0.0.1:9/prefix?a=1", "query or fragment"),
+    "empty query": ("http://127.0.0.1:9?", "query or fragment"),
+    "empty query after a path": ("http://127.0.0.1:9/prefix/?", "query or fragment"),
+    "fragment": ("http://127.0.0.1:9#top", "query or fragment"),
+    "empty fragment": ("http://127.0.0.1:9/#", "query or fragment"),
 }
 
 
@@ -78,6 +83,20 @@ def test_bad_api_base_is_refused(case: str, sync: bool, stream: bool) -> None:
     api_base, hint = BAD_API_BASES[case]
     error = _refusal(sync, stream, api_base=api_base)
     _assert_refused(error, "api_base", hint)
+    assert not any(PASSWORD in text for text in exception_texts(error))
+
+
+@MODES
+@pytest.mark.parametrize(
+    "case", ["userinfo", "trailing newline", "empty query", "empty fragment", "port 0"]
+)
+def test_bad_api_base_from_the_environment_is_refused_by_name(
+    case: str, sync: bool, stream: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api_base, hint = BAD_API_BASES[case]
+    monkeypatch.setenv("SAGEMAKER_OPENAI_API_BASE", api_base)
+    error = _refusal(sync, stream)
+    _assert_refused(error, "SAGEMAKER_OPENAI_API_BASE", hint, "set SAGEMAKER_OPENAI_API_BASE to")
     assert not any(PASSWORD in text for text in exception_texts(error))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 
 import litellm
@@ -17,16 +16,3 @@ litellm_sagemaker_openai.register()
 @pytest.fixture(autouse=True)
 def _tokens(fresh_tokens: None) -> Iterator[None]:
     yield
-
-
-@pytest.fixture
-def debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """Every logger at DEBUG: the root (botocore, httpcore, urllib3 reach it) and LiteLLM's."""
-    litellm._turn_on_debug()
-    caplog.set_level(logging.DEBUG)
-    try:
-        yield caplog
-    finally:
-        for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
-            logging.getLogger(name).setLevel(logging.WARNING)
-        litellm.set_verbose = False

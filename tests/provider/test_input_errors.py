@@ -123,18 +123,12 @@ def test_userinfo_never_replaces_the_bearer_token() -> None:
 
 
 def test_userinfo_password_is_masked_in_litellm_debug_logs(
-    caplog: pytest.LogCaptureFixture,
+    debug_logs: pytest.LogCaptureFixture,
 ) -> None:
     # LiteLLM logs every call's api_base at DEBUG before any provider code runs (it masks the
     # userinfo itself); nothing the plugin logs or raises may bring the password back.
-    litellm._turn_on_debug()
-    caplog.set_level(logging.DEBUG)
-    try:
-        _refusal(True, False, api_base=f"http://admin:{PASSWORD}@127.0.0.1:9")
-    finally:
-        for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
-            logging.getLogger(name).setLevel(logging.WARNING)
-    messages = [record.getMessage() for record in caplog.records]
+    _refusal(True, False, api_base=f"http://admin:{PASSWORD}@127.0.0.1:9")
+    messages = [record.getMessage() for record in debug_logs.records]
     assert any("@127.0.0.1:9" in message for message in messages)
     assert not any(PASSWORD in message for message in messages)
 

@@ -6,7 +6,6 @@ before a socket opens.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -113,7 +112,7 @@ def prepare(
     region = resolve_region(params.get("aws_region_name"), spec.aws_profile_name)
     static_token = check_api_key(api_key)
     register_secret(static_token)
-    url = build_url(ref, region, api_base or os.environ.get("SAGEMAKER_OPENAI_API_BASE"))
+    url = build_url(ref, region, api_base)
     call_timeout = check_timeout(timeout)
     out_headers = check_headers(headers)
     container_model = params.get("container_model")
@@ -130,7 +129,7 @@ def prepare(
         region=region,
         url=url,
         body=body,
-        content=encode_body(body),
+        content=encode_body(body, optional_params.get("extra_body")),
         headers=out_headers,
         timeout=call_timeout,
         stream=stream,

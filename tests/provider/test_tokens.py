@@ -176,6 +176,49 @@ def test_generate_token_contents_and_validation() -> None:
             generate_token("eu-west-1", Credentials("a", "b"), bad)
 
 
+BAD_EXPIRIES = {
+    # X-Amz-Expires counts whole seconds: 0.5 s used to mint X-Amz-Expires=0, which the route
+    # refuses, and 1.5 s a token of 1 s.
+    "half a second": (timedelta(seconds=0.5), "whole number of seconds"),
+    "a second and a half": (timedelta(seconds=1.5), "whole number of seconds"),
+    "12 hours and a microsecond": (timedelta(hours=12, microseconds=1), "whole number of seconds"),
+    "negative": (timedelta(seconds=-1), "between 1 second and 12 hours"),
+    "over 12 hours": (timedelta(days=1), "between 1 second and 12 hours"),
+    # Not a timedelta at all: these used to raise AttributeError.
+    "int seconds": (3600, "got int 3600"),
+    "float seconds": (3600.0, "got float"),
+    "a string": ("1h", "got str '1h'"),
+    "None": (None, "got NoneType"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_EXPIRIES))
+def test_an_expiry_that_cannot_be_minted_is_a_configuration_error(case: str) -> None:
+    expiry, hint = BAD_EXPIRIES[case]
+    for mint in (
+        lambda: generate_token("eu-west-1", expiry=expiry),  # before any credential lookup
+        lambda: TokenCache(expiry=expiry),
+    ):
+        with pytest.raises(ConfigurationError) as info:
+            mint()
+        message = str(info.value)
+        assert hint in message and "pass e.g. expiry=timedelta(" in message, message
+        assert isinstance(info.value, ValueError)  # ConfigurationError is one
+
+
+@pytest.mark.parametrize(
+    ("expiry", "seconds"),
+    [(timedelta(seconds=1), "1"), (timedelta(minutes=0.5), "30"), (timedelta(hours=12), "43200")],
+)
+def test_whole_second_expiries_from_1_second_to_12_hours_are_minted(
+    expiry: timedelta, seconds: str
+) -> None:
+    from botocore.credentials import Credentials
+
+    token = generate_token("eu-west-1", Credentials("AKIAEXAMPLE", "s" * 40), expiry)
+    assert _query(token)["X-Amz-Expires"] == [seconds]
+
+
 def test_generate_token_uses_the_default_chain(aws_env: dict[str, str]) -> None:
     assert _query(generate_token())["X-Amz-Credential"][0].startswith("AKIAIOSFODNN7EXAMPLE/")
 

@@ -19,11 +19,11 @@ from litellm.llms.custom_llm import CustomLLM
 from litellm.types.utils import ModelResponse
 
 from ._caller import current_caller, install_loop_capture, leave_logging_lists
-from ._coalesce import OPTION, coalesce_option
 from ._errors import SageMakerConfigurationError, build_error, setup_error
 from ._exceptions import ConfigurationError, CredentialsError
 from ._iterators import AsyncChunkStream, ChunkStream
 from ._open import PendingOpen, open_translated
+from ._options import Options
 from ._request import Call, prepare
 from ._send import complete_async, complete_sync, open_sync
 from ._stream import Chunk
@@ -39,36 +39,14 @@ def _call(stream: bool, kwargs: dict[str, Any]) -> Call:
     if isinstance(user, str) and "user" not in optional_params:
         optional_params = {**optional_params, "user": user}
     try:
-        call = prepare(
-            kwargs["model"],
-            kwargs["messages"],
-            optional_params=optional_params,
-            litellm_params=kwargs.get("litellm_params"),
-            api_base=kwargs.get("api_base"),
-            api_key=kwargs.get("api_key"),
-            headers=kwargs.get("headers"),
-            timeout=kwargs.get("timeout"),
-            stream=stream,
-        )
+        options = Options.from_litellm(kwargs)
+        call = prepare(kwargs["model"], kwargs["messages"], options, optional_params, stream=stream)
     except ConfigurationError as exc:
         raise build_error(
             SageMakerConfigurationError, str(exc), model=kwargs["model"], status=400
         ) from None
     _log_pre_call(logging_obj, call, kwargs["messages"])
     return call
-
-
-def _coalesce(kwargs: dict[str, Any]) -> bool:
-    """The deployment's ``stream_coalesce`` (LiteLLM puts it in optional_params)."""
-    params: dict[str, Any] = kwargs.get("optional_params") or {}
-    if OPTION not in params:
-        params = kwargs.get("litellm_params") or {}
-    try:
-        return coalesce_option(params)
-    except ConfigurationError as exc:
-        raise build_error(
-            SageMakerConfigurationError, str(exc), model=kwargs["model"], status=400
-        ) from None
 
 
 def _guard(call: Call, opener: Callable[[], Any]) -> Any:
@@ -101,14 +79,12 @@ class SageMakerOpenAI(CustomLLM):
             raise setup_error(exc, model=call.model) from None
 
     def streaming(self, **kwargs: Any) -> Iterator[Chunk]:  # type: ignore[override]
-        coalesce = _coalesce(kwargs)
         call = _call(True, kwargs)
         response = _guard(call, lambda: open_sync(call))
-        return ChunkStream(call, response, coalesce)
+        return ChunkStream(call, response)
 
     # A plain def, not ``async def``: it must start the open before returning (module doc).
     def astreaming(self, **kwargs: Any) -> AsyncIterator[Chunk]:  # type: ignore[override]
-        coalesce = _coalesce(kwargs)
         call = _call(True, kwargs)
         caller = current_caller()
         call_id = (kwargs.get("litellm_params") or {}).get("litellm_call_id")
@@ -116,12 +92,12 @@ class SageMakerOpenAI(CustomLLM):
             # The hook did not run for this call (e.g. a proxy config that replaced the callback
             # list): install it for next time; this call opens on its first read.
             install_loop_capture()
-            return AsyncChunkStream(call, opener=open_translated, coalesce=coalesce)
+            return AsyncChunkStream(call, opener=open_translated)
         pending = PendingOpen(caller, call)
         if pending.wait_briefly():
             response = pending.future.result()  # raises the open's error, typed
-            return AsyncChunkStream(call, response, caller.loop, coalesce=coalesce)
-        return AsyncChunkStream(call, loop=caller.loop, coalesce=coalesce, pending=pending.future)
+            return AsyncChunkStream(call, response, caller.loop)
+        return AsyncChunkStream(call, loop=caller.loop, pending=pending.future)
 
 
 def _log_pre_call(logging_obj: Any, call: Call, messages: list[Any]) -> None:

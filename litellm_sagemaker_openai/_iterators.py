@@ -25,12 +25,11 @@ class ChunkStream:
     stream opened and dropped would hold its pooled connection for good.
     """
 
-    __slots__ = ("__weakref__", "_call", "_chunks", "_coalesce", "_response")
+    __slots__ = ("__weakref__", "_call", "_chunks", "_response")
 
-    def __init__(self, call: Call, response: httpx.Response, coalesce: bool = False) -> None:
+    def __init__(self, call: Call, response: httpx.Response) -> None:
         self._call = call
         self._response = response
-        self._coalesce = coalesce
         self._chunks: Generator[Chunk, None, None] | None = None
 
     def __iter__(self) -> ChunkStream:
@@ -38,7 +37,7 @@ class ChunkStream:
 
     def __next__(self) -> Chunk:
         if self._chunks is None:
-            self._chunks = iter_chunks(self._response, self._call, self._coalesce)
+            self._chunks = iter_chunks(self._response, self._call)
         return next(self._chunks)
 
     def close(self) -> None:
@@ -67,7 +66,6 @@ class AsyncChunkStream:
         "__weakref__",
         "_call",
         "_chunks",
-        "_coalesce",
         "_loop",
         "_opener",
         "_pending",
@@ -80,11 +78,9 @@ class AsyncChunkStream:
         response: httpx.Response | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
         opener: Callable[[Call], Awaitable[httpx.Response]] | None = None,
-        coalesce: bool = False,
         pending: concurrent.futures.Future[httpx.Response] | None = None,
     ) -> None:
         self._call = call
-        self._coalesce = coalesce
         self._response = response
         self._loop = loop
         self._opener = opener
@@ -98,7 +94,7 @@ class AsyncChunkStream:
         if self._chunks is None:
             if self._response is None:
                 self._response = await self._open()
-            self._chunks = aiter_chunks(self._response, self._call, self._coalesce)
+            self._chunks = aiter_chunks(self._response, self._call)
         return await self._chunks.__anext__()
 
     async def _open(self) -> httpx.Response:

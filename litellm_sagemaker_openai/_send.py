@@ -39,7 +39,8 @@ def _request(call: Call, token: str, client: httpx.Client | httpx.AsyncClient) -
 
 
 def _token(call: Call) -> str:
-    return call.static_token or TOKENS.get(call.spec or _no_spec(), call.region)
+    expiry = call.options.token_expiry
+    return call.static_token or TOKENS.get(call.spec or _no_spec(), call.region, expiry)
 
 
 def _no_spec() -> Any:
@@ -133,7 +134,7 @@ class _Retries:
         if call.spec is None:
             return False
         self._auth_used = True
-        TOKENS.invalidate(call.spec, call.region, token)
+        TOKENS.invalidate(call.spec, call.region, token, call.options.token_expiry)
         return True
 
 
@@ -166,7 +167,8 @@ async def open_async(call: Call, on_sent: Callable[[], None] | None = None) -> h
     client = async_client()
     retries = _Retries(call)
     while True:
-        token = call.static_token or await TOKENS.aget(call.spec or _no_spec(), call.region)
+        expiry = call.options.token_expiry
+        token = call.static_token or await TOKENS.aget(call.spec or _no_spec(), call.region, expiry)
         with exchange(retries.fresh_only, on_sent) as state:
             try:
                 response = await client.send(_request(call, token, client), stream=True)

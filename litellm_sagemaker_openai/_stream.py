@@ -185,14 +185,12 @@ async def _adrain(raw: AsyncIterator[bytes], response: httpx.Response) -> None:
         return
 
 
-def iter_chunks(
-    response: httpx.Response, call: Call, coalesce: bool = False
-) -> Generator[Chunk, None, None]:
+def iter_chunks(response: httpx.Response, call: Call) -> Generator[Chunk, None, None]:
     """Sync stream of LiteLLM chunks over an open response; always closes it."""
     converter, decoder = ChunkConverter(call), SSEDecoder()
     raw = response.iter_bytes()
     try:
-        if coalesce:
+        if call.options.stream_coalesce:
             for batch in iter_batches(raw, decoder):
                 yield from converter.convert_all(batch)
         else:
@@ -212,13 +210,11 @@ def iter_chunks(
         yield final
 
 
-async def aiter_chunks(
-    response: httpx.Response, call: Call, coalesce: bool = False
-) -> AsyncGenerator[Chunk, None]:
+async def aiter_chunks(response: httpx.Response, call: Call) -> AsyncGenerator[Chunk, None]:
     """Async twin of :func:`iter_chunks`; coalescing reads ahead (see ``_batches``)."""
     converter, decoder = ChunkConverter(call), SSEDecoder()
     raw = response.aiter_bytes()
-    ahead = ReadAhead(raw, decoder) if coalesce else None
+    ahead = ReadAhead(raw, decoder) if call.options.stream_coalesce else None
     try:
         if ahead is not None:
             while payloads := await ahead.next_batch():

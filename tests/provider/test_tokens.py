@@ -17,11 +17,11 @@ from botocore.credentials import RefreshableCredentials
 from provider_support import CREDS, EP_URL, MESSAGES, completion_json
 
 from litellm_sagemaker_openai import ConfigurationError, CredentialsError, generate_token
-from litellm_sagemaker_openai._credentials import CredentialSpec
+from litellm_sagemaker_openai._credentials import credential_spec
 from litellm_sagemaker_openai._send import TOKENS
 from litellm_sagemaker_openai._tokens import TokenCache
 
-SPEC = CredentialSpec.from_params(CREDS)
+SPEC = credential_spec(CREDS)
 
 
 def _query(token: str) -> dict[str, list[str]]:
@@ -62,7 +62,7 @@ def test_coroutines_mint_once() -> None:
 
 def test_keys_are_credential_identity_and_region() -> None:
     cache = TokenCache()
-    other = CredentialSpec.from_params({**CREDS, "aws_access_key_id": "AKIAOTHEREXAMPLE1"})
+    other = credential_spec({**CREDS, "aws_access_key_id": "AKIAOTHEREXAMPLE1"})
     tokens = {
         cache.get(SPEC, "us-east-1"),
         cache.get(other, "us-east-1"),

@@ -12,18 +12,10 @@ import pytest
 from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from emulator.emulator_support import CREDS, NOW, OTHER, mint
+from emulator.emulator_support import CREDS, NOW, OTHER, decode, encode, mint
 
 from conformance._emulator import TestCredentials, TokenRejected, verify_token
 from conformance._emulator._tokens import RULES
-
-
-def decode(token: str) -> str:
-    return base64.b64decode(token.removeprefix("sagemaker-api-key-")).decode()
-
-
-def encode(url: str) -> str:
-    return "sagemaker-api-key-" + base64.b64encode(url.encode()).decode()
 
 
 def edit(pattern: str, replacement: str) -> Callable[[str], str]:

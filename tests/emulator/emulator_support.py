@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
+from unittest import mock
 from urllib.parse import unquote
 
 from botocore.auth import SigV4QueryAuth
@@ -45,6 +46,31 @@ def mint(
     frozen = Credentials(creds.access_key_id, creds.secret_access_key).get_frozen_credentials()
     pinned = None if at is None else datetime.fromtimestamp(at, timezone.utc)
     return mint_token(frozen, region, expires, now=pinned)
+
+
+def botocore_token(
+    creds: TestCredentials = CREDS,
+    at: float = NOW,
+    expires: int = 3600,
+    session_token: str | None = None,
+    region: str = "us-east-1",
+) -> str:
+    """The token botocore's own ``SigV4QueryAuth.add_auth`` writes, signed at epoch ``at``.
+
+    The reference the strict verifier is held to (the provider's stdlib minter writes the same
+    bytes: tests/provider/test_sigv4.py).
+    """
+    frozen = ReadOnlyCredentials(creds.access_key_id, creds.secret_access_key, session_token)
+    request = AWSRequest(
+        method="POST",
+        url="https://sagemaker.amazonaws.com/",
+        headers={"host": "sagemaker.amazonaws.com"},
+        params={"Action": "CallWithBearerToken"},
+    )
+    pinned = datetime.fromtimestamp(at, timezone.utc).replace(tzinfo=None)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=pinned):
+        SigV4QueryAuth(frozen, "sagemaker", region, expires=expires).add_auth(request)
+    return encode(request.url.removeprefix("https://") + "&Version=1")
 
 
 def decode(token: str) -> str:

@@ -13,15 +13,20 @@ import asyncio
 import base64
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
-from unittest import mock
 
 import httpx
 import pytest
-from botocore.auth import SigV4QueryAuth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import ReadOnlyCredentials
-from emulator.emulator_support import CREDS, NOW, OTHER, decode, encode, mint, resign, stub_container
+from emulator.emulator_support import (
+    CREDS,
+    NOW,
+    OTHER,
+    botocore_token,
+    decode,
+    encode,
+    mint,
+    resign,
+    stub_container,
+)
 
 from conformance._emulator import (
     EmulatorConfig,
@@ -52,21 +57,6 @@ def insert(at: int, text: str, url: str = URL) -> str:
     return url[:at] + text + url[at:]
 
 
-def botocore_token(session_token: str | None = None, creds: TestCredentials = CREDS) -> str:
-    """A token botocore's SigV4QueryAuth writes itself (``add_auth``), the time pinned to NOW."""
-    frozen = ReadOnlyCredentials(creds.access_key_id, creds.secret_access_key, session_token)
-    request = AWSRequest(
-        method="POST",
-        url="https://sagemaker.amazonaws.com/",
-        headers={"host": "sagemaker.amazonaws.com"},
-        params={"Action": "CallWithBearerToken"},
-    )
-    pinned = datetime.fromtimestamp(NOW, timezone.utc).replace(tzinfo=None)
-    with mock.patch("botocore.auth.get_current_datetime", return_value=pinned):
-        SigV4QueryAuth(frozen, "sagemaker", "us-east-1", expires=3600).add_auth(request)
-    return encode(request.url.removeprefix("https://") + "&Version=1")
-
-
 def other_base64(token: str) -> str:
     """The same bytes in non-canonical base64: different unused bits before the padding."""
     body = token.removeprefix(PREFIX)
@@ -91,7 +81,9 @@ AT_QUERY = URL.index("?") + 1
 AT_VALUE = URL.index("X-Amz-Credential=") + len("X-Amz-Credential=") + 4
 AT_SIGNATURE = URL.index("&X-Amz-Signature=")
 SIGNATURE = URL[AT_SIGNATURE:].removesuffix("&Version=1")
-REORDERED = put(r"\?Action=CallWithBearerToken&(X-Amz-Algorithm=[^&]+)&", r"?\1&Action=CallWithBearerToken&")
+REORDERED = put(
+    r"\?Action=CallWithBearerToken&(X-Amz-Algorithm=[^&]+)&", r"?\1&Action=CallWithBearerToken&"
+)
 EXPIRES = r"X-Amz-Expires=\d+"
 DATE = r"X-Amz-Date=(\d{8})T(\d{6})Z"
 
@@ -115,7 +107,7 @@ ROWS: list[tuple[str, str, str]] = [
         for where, at in (("host", 3), ("query", AT_QUERY), ("value", AT_VALUE), ("signature", AT_SIGNATURE + 20), ("version", len(URL) - 2))
     ],
     ("control_after_version", encode(URL + "\n"), "malformed"),
-    ("expires_arabic_indic_signed", encode(resign(put(EXPIRES, "X-Amz-Expires=٣٦٠٠"))), "malformed"),
+    ("expires_arabic_indic_signed", encode(resign(put(EXPIRES, "X-Amz-Expires=\u0663\u0666\u0660\u0660"))), "malformed"),
     ("expires_arabic_indic_encoded_signed", encode(resign(put(EXPIRES, "X-Amz-Expires=%D9%A3%D9%A6%D9%A0%D9%A0"))), "malformed"),
     ("expires_fullwidth_signed", encode(resign(put(EXPIRES, "X-Amz-Expires=%EF%BC%93%EF%BC%96%EF%BC%90%EF%BC%90"))), "malformed"),
     ("expires_leading_zero_signed", encode(resign(put(EXPIRES, "X-Amz-Expires=03600"))), "malformed"),
@@ -123,8 +115,8 @@ ROWS: list[tuple[str, str, str]] = [
     ("date_15_characters_signed", encode(resign(put(DATE, r"X-Amz-Date=\1T08000Z"))), "malformed"),
     ("date_17_characters_signed", encode(resign(put(DATE, r"X-Amz-Date=\1T\g<2>0Z"))), "malformed"),
     ("date_lower_case_signed", encode(resign(put(DATE, r"X-Amz-Date=\1t\2z"))), "malformed"),
-    ("date_arabic_indic_signed", encode(resign(put(DATE, r"X-Amz-Date=\1T٠٨0000Z"))), "malformed"),
-    ("date_month_13_signed", encode(resign(put(DATE, r"X-Amz-Date=\1T250000Z"))), "malformed"),
+    ("date_arabic_indic_signed", encode(resign(put(DATE, "X-Amz-Date=\\1T\u0660\u06680000Z"))), "malformed"),
+    ("date_hour_25_signed", encode(resign(put(DATE, r"X-Amz-Date=\1T250000Z"))), "malformed"),
     ("slash_not_encoded_signed", encode(resign(URL.replace("%2F", "/"))), "malformed"),
     ("slash_lower_case_hex_signed", encode(resign(URL.replace("%2F", "%2f"))), "malformed"),
     ("hyphen_encoded_signed", encode(resign(URL.replace("us-east-1", "us%2Deast%2D1"))), "malformed"),
@@ -155,7 +147,7 @@ def test_each_case_is_refused_by_name(token: str, rule: str) -> None:
 
 @pytest.mark.parametrize("session_token", [None, "", "FwoGZXIvYXdzE+/=abc", "süß token ~._-"])
 def test_botocore_tokens_are_accepted_byte_for_byte(session_token: str | None) -> None:
-    token = botocore_token(session_token)
+    token = botocore_token(session_token=session_token)
     verdict = verify_token(token, region="us-east-1", credentials=(CREDS,), now=NOW)
     assert (verdict.access_key_id, verdict.signed_at) == (KEY, NOW)
     if session_token is None:
@@ -181,9 +173,13 @@ def stub_url() -> Iterator[str]:
 
 
 async def post(stub_url: str, headers: dict[str, bytes]) -> httpx.Response:
-    config = EmulatorConfig(credentials=(CREDS,), endpoints={"demo-endpoint": stub_url}, clock=lambda: NOW)
+    config = EmulatorConfig(
+        credentials=(CREDS,), endpoints={"demo-endpoint": stub_url}, clock=lambda: NOW
+    )
     transport = httpx.ASGITransport(app=create_emulator_app(config), raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://emulator", timeout=10) as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://emulator", timeout=10
+    ) as client:
         return await client.post(CHAT, json={"tag": True}, headers=headers)
 
 

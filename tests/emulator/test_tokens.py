@@ -12,7 +12,11 @@ import pytest
 from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from emulator.emulator_support import CREDS, NOW, OTHER, decode, encode, mint
+from emulator.emulator_support import CREDS, NOW, OTHER, mint
+
+# Re-exported: tests/security/test_forgeries.py edits tokens with them.
+from emulator.emulator_support import decode as decode
+from emulator.emulator_support import encode as encode
 
 from conformance._emulator import TestCredentials, TokenRejected, verify_token
 from conformance._emulator._tokens import RULES

@@ -38,7 +38,9 @@ SERVICE: Final = "sagemaker"
 _AUTH_FIELDS: Final = ("Credential", "SignedHeaders", "Signature")
 # A host name, IPv4 or bracketed IPv6 address (--host ::1), with an optional port.
 _HOST_RE: Final = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
-_VISIBLE_RE: Final = re.compile(r"[\x21-\x7e]*")
+# Visible ASCII without "#" (and "?" in the path): what urlsplit would not move elsewhere.
+_PATH_RE: Final = re.compile(r"/[\x21\x22\x24-\x3e\x40-\x7e]*")
+_QUERY_RE: Final = re.compile(r"[\x21\x22\x24-\x7e]*")
 _HEADER_TEXT_RE: Final = re.compile(r"[\x20-\x7e]*")
 
 
@@ -102,8 +104,8 @@ def verify_sigv4(
     secret = find_secret(scope.access_key_id, credentials)
     if not _HOST_RE.fullmatch(headers["host"]):
         malformed("the Host header is not a host name with an optional port")
-    if not _VISIBLE_RE.fullmatch(raw_path + query_string):
-        malformed("the path or query has whitespace, a control or a non-ASCII character")
+    if not _PATH_RE.fullmatch(raw_path) or not _QUERY_RE.fullmatch(query_string):
+        malformed("the path or query has whitespace, a control, '#' or a non-ASCII character")
 
     content_sha = headers.get("x-amz-content-sha256")
     if content_sha not in (None, UNSIGNED_PAYLOAD, hashlib.sha256(body).hexdigest()):

@@ -13,9 +13,14 @@ import asyncio
 import base64
 import re
 from collections.abc import Iterator
+from datetime import datetime, timezone
+from unittest import mock
 
 import httpx
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import ReadOnlyCredentials
 from emulator.emulator_support import (
     CREDS,
     NOW,
@@ -36,6 +41,7 @@ from conformance._emulator import (
     verify_token,
 )
 from conformance._emulator._harness import serve_app
+from conformance._emulator._sigv4 import verify_sigv4
 from conformance._emulator._tokens import RULES
 
 PREFIX = "sagemaker-api-key-"
@@ -43,6 +49,7 @@ TOKEN = mint(at=NOW)
 URL = decode(TOKEN)
 KEY = CREDS.access_key_id
 CHAT = "/endpoints/demo-endpoint/openai/v1/chat/completions"
+INVOKE = "/endpoints/demo-endpoint/invocations"
 NON_ASCII_KEY = TestCredentials("AKIAEMULATORTESTÉ001", CREDS.secret_access_key)
 
 
@@ -172,7 +179,9 @@ def stub_url() -> Iterator[str]:
         yield url
 
 
-async def post(stub_url: str, headers: dict[str, bytes]) -> httpx.Response:
+async def post(
+    stub_url: str, headers: dict[str, bytes], path: str = CHAT, body: bytes = b'{"tag": true}'
+) -> httpx.Response:
     config = EmulatorConfig(
         credentials=(CREDS,), endpoints={"demo-endpoint": stub_url}, clock=lambda: NOW
     )
@@ -180,7 +189,7 @@ async def post(stub_url: str, headers: dict[str, bytes]) -> httpx.Response:
     async with httpx.AsyncClient(
         transport=transport, base_url="http://emulator", timeout=10
     ) as client:
-        return await client.post(CHAT, json={"tag": True}, headers=headers)
+        return await client.post(path, content=body, headers=headers)
 
 
 @pytest.mark.parametrize(("token", "rule"), [r[1:] for r in ROWS], ids=[r[0] for r in ROWS])
@@ -190,3 +199,65 @@ def test_each_case_over_http_is_a_refusal_never_a_500(stub_url: str, token: str,
     assert response.status_code == RULES[rule][0], response.text
     assert response.headers["x-amzn-errortype"] == RULES[rule][1]
     assert "tag" not in response.text
+
+
+def sigv4_headers(**changes: bytes) -> dict[str, bytes]:
+    """Headers of an InvokeEndpoint call botocore signed at NOW, with some values replaced."""
+    request = AWSRequest(
+        method="POST",
+        url="http://emulator" + INVOKE,
+        data=b"{}",
+        headers={"Content-Type": "application/json"},
+    )
+    pinned = datetime.fromtimestamp(NOW, timezone.utc).replace(tzinfo=None)
+    frozen = ReadOnlyCredentials(CREDS.access_key_id, CREDS.secret_access_key, None)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=pinned):
+        SigV4Auth(frozen, "sagemaker", "us-east-1").add_auth(request)
+    headers = {name.lower(): value.encode() for name, value in request.headers.items()}
+    return {**headers, **{name.replace("_", "-"): value for name, value in changes.items()}}
+
+
+SIGNED_AUTHORIZATION = sigv4_headers()["authorization"]
+# (id, header changes, rule) for header-signed calls; each answered 500 or was read leniently.
+SIGV4_ROWS: list[tuple[str, dict[str, bytes], str]] = [
+    ("access_key_non_ascii", {"authorization": SIGNED_AUTHORIZATION.replace(KEY.encode(), "AKIAEMULATORTESTÉ001".encode())}, "malformed"),
+    ("date_15_characters", {"x_amz_date": b"20270115T08000Z"}, "malformed"),
+    ("date_superscript", {"x_amz_date": "2027011²T080000Z".encode()}, "malformed"),
+    ("host_bracket", {"host": b"[emulator"}, "malformed"),
+    ("host_user_info", {"host": b"user@emulator"}, "malformed"),
+    ("authorization_tab", {"authorization": SIGNED_AUTHORIZATION.replace(b", ", b",\t")}, "malformed"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("changes", "rule"), [r[1:] for r in SIGV4_ROWS], ids=[r[0] for r in SIGV4_ROWS]
+)
+def test_a_header_signature_case_is_a_refusal_never_a_500(
+    stub_url: str, changes: dict[str, bytes], rule: str
+) -> None:
+    response = asyncio.run(post(stub_url, sigv4_headers(**changes), path=INVOKE, body=b"{}"))
+    assert response.status_code == RULES[rule][0], response.text
+    assert f"(rule: {rule})" in response.json()["message"]
+    assert "tag" not in response.text
+
+
+def test_the_signed_invocation_itself_is_forwarded(stub_url: str) -> None:
+    response = asyncio.run(post(stub_url, sigv4_headers(), path=INVOKE, body=b"{}"))
+    assert response.status_code == 200, response.text
+    assert response.json()["tag"] == "stub"
+
+
+@pytest.mark.parametrize("path", ["@/endpoints/demo-endpoint/invocations", "[/x", "/a#b", "/a\tb"])
+def test_a_header_signed_path_must_be_a_plain_path(path: str) -> None:
+    headers = {k: v.decode("latin-1") for k, v in sigv4_headers().items()}
+    with pytest.raises(TokenRejected, match="rule: malformed"):
+        verify_sigv4(
+            method="POST",
+            raw_path=path,
+            query_string="",
+            headers=headers,
+            body=b"{}",
+            region="us-east-1",
+            credentials=(CREDS,),
+            now=NOW,
+        )

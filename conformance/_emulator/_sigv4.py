@@ -36,8 +36,9 @@ from ._tokens import (
 
 SERVICE: Final = "sagemaker"
 _AUTH_FIELDS: Final = ("Credential", "SignedHeaders", "Signature")
-# A host name, IPv4 or bracketed IPv6 address (--host ::1), with an optional port.
-_HOST_RE: Final = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+# A host name (underscores too: container names have them), IPv4 or bracketed IPv6 address
+# (--host ::1), with an optional port.
+_HOST_RE: Final = re.compile(r"(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 # Visible ASCII without "#" (and "?" in the path): what urlsplit would not move elsewhere.
 _PATH_RE: Final = re.compile(r"/[\x21\x22\x24-\x3e\x40-\x7e]*")
 _QUERY_RE: Final = re.compile(r"[\x21\x22\x24-\x7e]*")

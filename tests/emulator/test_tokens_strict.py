@@ -201,11 +201,11 @@ def test_each_case_over_http_is_a_refusal_never_a_500(stub_url: str, token: str,
     assert "tag" not in response.text
 
 
-def sigv4_headers(**changes: bytes) -> dict[str, bytes]:
+def sigv4_headers(signed_host: str = "emulator", **changes: bytes) -> dict[str, bytes]:
     """Headers of an InvokeEndpoint call botocore signed at NOW, with some values replaced."""
     request = AWSRequest(
         method="POST",
-        url="http://emulator" + INVOKE,
+        url=f"http://{signed_host}{INVOKE}",
         data=b"{}",
         headers={"Content-Type": "application/json"},
     )
@@ -213,7 +213,8 @@ def sigv4_headers(**changes: bytes) -> dict[str, bytes]:
     frozen = ReadOnlyCredentials(CREDS.access_key_id, CREDS.secret_access_key, None)
     with mock.patch("botocore.auth.get_current_datetime", return_value=pinned):
         SigV4Auth(frozen, "sagemaker", "us-east-1").add_auth(request)
-    headers = {name.lower(): value.encode() for name, value in request.headers.items()}
+    headers = {"host": signed_host.encode()}
+    headers.update({name.lower(): value.encode() for name, value in request.headers.items()})
     return {**headers, **{name.replace("_", "-"): value for name, value in changes.items()}}
 
 
@@ -247,17 +248,25 @@ def test_the_signed_invocation_itself_is_forwarded(stub_url: str) -> None:
     assert response.json()["tag"] == "stub"
 
 
+def verify_signed(path: str = INVOKE, host: str = "emulator") -> None:
+    verify_sigv4(
+        method="POST",
+        raw_path=path,
+        query_string="",
+        headers={k: v.decode("latin-1") for k, v in sigv4_headers(host).items()},
+        body=b"{}",
+        region="us-east-1",
+        credentials=(CREDS,),
+        now=NOW,
+    )
+
+
 @pytest.mark.parametrize("path", ["@/endpoints/demo-endpoint/invocations", "[/x", "/a#b", "/a\tb"])
 def test_a_header_signed_path_must_be_a_plain_path(path: str) -> None:
-    headers = {k: v.decode("latin-1") for k, v in sigv4_headers().items()}
     with pytest.raises(TokenRejected, match="rule: malformed"):
-        verify_sigv4(
-            method="POST",
-            raw_path=path,
-            query_string="",
-            headers=headers,
-            body=b"{}",
-            region="us-east-1",
-            credentials=(CREDS,),
-            now=NOW,
-        )
+        verify_signed(path)
+
+
+@pytest.mark.parametrize("host", ["sagemaker_emulator:8080", "[::1]:8080", "127.0.0.1", "a.b-c"])
+def test_every_kind_of_host_a_client_signs_for_is_accepted(host: str) -> None:
+    verify_signed(host=host)

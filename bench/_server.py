@@ -13,7 +13,7 @@ import logging
 from conformance._emulator import EmulatorConfig, load_credentials_file
 from conformance._emulator._app import create_emulator_app
 from conformance._reference import ReferenceConfig
-from conformance._serve import bind_socket, make_server, run_until_signalled
+from conformance._wire._serve import bind_socket, make_server, run_until_signalled
 
 
 def main() -> int:

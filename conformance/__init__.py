@@ -3,44 +3,42 @@
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+from ._version import __version__
+
 if TYPE_CHECKING:
-    from ._context import CheckContext
+    from ._doors._library import run
     from ._emulator import EmulatorConfig, TestCredentials, create_emulator_app
     from ._emulator._harness import run_emulator
+    from ._engine._context import CheckContext
+    from ._engine._registry import Check, Outcome, Severity, check
+    from ._engine._report import Report
     from ._reference import ReferenceConfig, create_reference_app
-    from ._registry import Check, CheckFailure, Outcome, Severity, check
-    from ._runner import Report, run
-    from ._serve import serve_app
-    from ._target import Target
-
-try:
-    __version__ = version("litellm-sagemaker-openai")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0"
+    from ._wire._exchange import CheckFailure
+    from ._wire._serve import serve_app
+    from ._wire._target import Target
 
 # pytest imports conformance.plugin (and so this package) in every run of every project that
 # has the distribution installed. Resolving names on first use keeps that import free of
 # httpx, starlette and uvicorn until someone actually uses the kit.
 _EXPORTS = {
-    "Check": "._registry",
-    "CheckContext": "._context",
-    "CheckFailure": "._registry",
+    "Check": "._engine._registry",
+    "CheckContext": "._engine._context",
+    "CheckFailure": "._wire._exchange",
     "EmulatorConfig": "._emulator",
-    "Outcome": "._registry",
+    "Outcome": "._engine._registry",
     "ReferenceConfig": "._reference",
-    "Report": "._runner",
-    "Severity": "._registry",
-    "Target": "._target",
+    "Report": "._engine._report",
+    "Severity": "._engine._registry",
+    "Target": "._wire._target",
     "TestCredentials": "._emulator",
-    "check": "._registry",
+    "check": "._engine._registry",
     "create_emulator_app": "._emulator",
     "create_reference_app": "._reference",
-    "run": "._runner",
+    "run": "._doors._library",
     "run_emulator": "._emulator._harness",
-    "serve_app": "._serve",
+    "serve_app": "._wire._serve",
 }
 
 __all__ = [

@@ -1,7 +1,10 @@
 """LiteLLM provider for SageMaker AI's OpenAI-compatible route.
 
-``generate_token``, ``parse_model`` and the exceptions import without litellm (the
-conformance kit relies on that); ``register`` and ``handler`` load litellm on first use.
+Everything but ``register``, ``handler`` and ``SageMakerOpenAI`` imports without litellm: the
+token (``generate_token``, ``StaticKeys`` and the ``TOKEN_*`` format the route verifies), the
+region, host and name rules (``validate_region``, ``runtime_base``, ``validate_name``,
+``parse_model``) and the exceptions. The conformance kit uses only these. ``register`` and
+``handler`` load litellm on first use.
 Importing the package registers the provider with LiteLLM as soon as LiteLLM is imported too
 (before or after this package), so ``register()`` is only needed after something replaced
 ``litellm.custom_provider_map``.
@@ -12,9 +15,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._autoregister import register_on_import
+from ._credentials import StaticKeys, validate_region
 from ._exceptions import ConfigurationError, CredentialsError, SageMakerOpenAIError, StreamError
-from ._routing import ModelRef, parse_model
-from ._token import generate_token
+from ._names import validate_name
+from ._routing import ModelRef, parse_model, runtime_base
+from ._token import (
+    MAX_TOKEN_SECONDS,
+    TOKEN_ACTION,
+    TOKEN_HOST,
+    TOKEN_PREFIX,
+    TOKEN_SERVICE,
+    TOKEN_VERSION,
+    generate_token,
+)
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -22,17 +35,27 @@ if TYPE_CHECKING:
     from ._register import handler, register
 
 __all__ = [
+    "MAX_TOKEN_SECONDS",
+    "TOKEN_ACTION",
+    "TOKEN_HOST",
+    "TOKEN_PREFIX",
+    "TOKEN_SERVICE",
+    "TOKEN_VERSION",
     "ConfigurationError",
     "CredentialsError",
     "ModelRef",
     "SageMakerOpenAI",
     "SageMakerOpenAIError",
+    "StaticKeys",
     "StreamError",
     "__version__",
     "generate_token",
     "handler",
     "parse_model",
     "register",
+    "runtime_base",
+    "validate_name",
+    "validate_region",
 ]
 
 _LAZY = {"handler": "._register", "register": "._register", "SageMakerOpenAI": "._handler"}

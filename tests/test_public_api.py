@@ -5,27 +5,62 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import litellm_sagemaker_openai
 
 
-def test_provider_all_is_sorted_and_complete() -> None:
-    assert litellm_sagemaker_openai.__all__ == sorted(litellm_sagemaker_openai.__all__)
+def test_provider_all_is_complete() -> None:
+    # Its order is ruff's (RUF022, isort-style: constants first).
+    assert len(set(litellm_sagemaker_openai.__all__)) == len(litellm_sagemaker_openai.__all__)
     assert set(litellm_sagemaker_openai.__all__) == {
-        "ConfigurationError", "CredentialsError", "ModelRef", "SageMakerOpenAI",
-        "SageMakerOpenAIError", "StreamError", "__version__", "generate_token", "handler",
-        "parse_model", "register",
+        "ConfigurationError", "CredentialsError", "MAX_TOKEN_SECONDS", "ModelRef",
+        "SageMakerOpenAI", "SageMakerOpenAIError", "StaticKeys", "StreamError", "TOKEN_ACTION",
+        "TOKEN_HOST", "TOKEN_PREFIX", "TOKEN_SERVICE", "TOKEN_VERSION", "__version__",
+        "generate_token", "handler", "parse_model", "register", "runtime_base", "validate_name",
+        "validate_region",
     }  # fmt: skip
     for name in litellm_sagemaker_openai.__all__:
         assert getattr(litellm_sagemaker_openai, name) is not None
 
 
+# What the conformance kit and the route emulator use of the provider: all of it public, and
+# all of it usable in an interpreter that never imports litellm (the kit must not).
+KIT_SURFACE = """
+import sys
+from datetime import timedelta
+import litellm_sagemaker_openai as p
+token = p.generate_token("us-east-1", p.StaticKeys("AKIAKITSURFACE000001", "s"), timedelta(minutes=15))
+assert token.startswith(p.TOKEN_PREFIX)
+assert "botocore" not in sys.modules, "explicit keys need no botocore"
+assert (p.TOKEN_HOST, p.TOKEN_SERVICE, p.TOKEN_ACTION, p.TOKEN_VERSION, p.MAX_TOKEN_SECONDS) == (
+    "sagemaker.amazonaws.com", "sagemaker", "CallWithBearerToken", "&Version=1", 43200)
+assert p.validate_region("cn-north-1") == "cn-north-1"
+assert p.validate_name("ep-1") == "ep-1"
+assert p.validate_name("ic", "inference component") == "ic"
+assert p.runtime_base("us-isof-south-1") == "https://runtime.sagemaker.us-isof-south-1.csp.hci.ic.gov"
+p.parse_model("ep/ic")
+assert "litellm" not in sys.modules, "litellm imported"
+"""
+
+
 def test_token_code_imports_without_litellm() -> None:
-    code = (
-        "import sys, litellm_sagemaker_openai as p, litellm_sagemaker_openai._token, "
-        "litellm_sagemaker_openai._credentials; assert 'litellm' not in sys.modules, 'litellm imported'; "
-        "p.generate_token; p.parse_model('ep/ic')"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    subprocess.run([sys.executable, "-c", KIT_SURFACE], check=True, timeout=60)
+
+
+@pytest.mark.parametrize(
+    "name", ["", "-ep", "ep-", "a/../b", "ep?x", "ep\n", "é", "a" * 64, "a" + "-" * 62 + "b"]
+)
+def test_validate_name_refuses_what_sagemaker_refuses(name: str) -> None:
+    with pytest.raises(litellm_sagemaker_openai.ConfigurationError, match="invalid endpoint name"):
+        litellm_sagemaker_openai.validate_name(name)
+    with pytest.raises(ValueError, match="invalid inference component name"):
+        litellm_sagemaker_openai.validate_name(name, "inference component")
+
+
+def test_validate_name_accepts_the_longest_names() -> None:
+    for name in ("a", "a" * 63, "a-b", "a--b", "A" + "-" * 10 + "9" * 52):
+        assert litellm_sagemaker_openai.validate_name(name) == name
 
 
 def test_conformance_never_imports_litellm() -> None:

@@ -143,7 +143,7 @@ def serve_replay(
     folder: Path, *, max_wait: float | None = None, run: str | None = None
 ) -> Iterator[tuple[str, Replay]]:
     """Serve a capture folder (or one ``run`` of it) on loopback; yield its URL and the Replay."""
-    from conformance._serve import serve_app
+    from conformance._wire._serve import serve_app
 
     replay = Replay.from_dir(folder, max_wait=max_wait, run=run)
     with serve_app(replay) as url:

@@ -16,8 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .._limits import SAGEMAKER_MAX_BODY
-from .._target import validate_name
+from litellm_sagemaker_openai import validate_name
+
+from .._wire._limits import SAGEMAKER_MAX_BODY
 from ._bridge import ASGIApp, Message, Receive, Send
 from ._config import EmulatorConfig
 from ._forward import (

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from litellm_sagemaker_openai._credentials import validate_region
+from litellm_sagemaker_openai import validate_name, validate_region
 
-from .._target import validate_base_url, validate_name
+from .._wire._target import validate_base_url
 from ._credentials import TestCredentials
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from conformance._serve import serve_app
+from conformance._wire._serve import serve_app
 
 from ._app import create_emulator_app
 from ._config import EmulatorConfig

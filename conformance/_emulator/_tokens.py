@@ -19,7 +19,7 @@ from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 
-from litellm_sagemaker_openai._token import (
+from litellm_sagemaker_openai import (
     MAX_TOKEN_SECONDS,
     TOKEN_ACTION,
     TOKEN_HOST,

@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Sequence
 
 from conformance._reference import ReferenceConfig
-from conformance._serve import bind_socket, make_server, run_until_signalled
+from conformance._wire._serve import bind_socket, make_server, run_until_signalled
 
 from ._app import create_emulator_app
 from ._config import EmulatorConfig, parse_component_flag, parse_endpoint_flag

@@ -7,7 +7,7 @@ import sys
 
 from conformance._reference._app import create_reference_app
 from conformance._reference._config import FAULTS, ReferenceConfig
-from conformance._serve import bind_socket, make_server, run_until_signalled
+from conformance._wire._serve import bind_socket, make_server, run_until_signalled
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from .._context import CheckContext
+from .._engine._context import CheckContext
 
 # Too long for 5 tokens, on a real model (it counts) and on the reference (it echoes).
 COUNT_PROMPT: Final = "Count from 1 to 50, separated by spaces."

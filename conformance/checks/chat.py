@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._context import OMIT, CheckContext
-from .._exchange import Exchange
-from .._registry import CheckSkipped, check
-from .._schema import completion_problems, usage_problems
+from .._engine._context import OMIT, CheckContext
+from .._engine._registry import CheckSkipped, check
+from .._wire._exchange import Exchange
 from ._prompts import content_of, count_body, finish_of
+from ._schema import completion_problems, usage_problems
 
 LIMIT = 5
 

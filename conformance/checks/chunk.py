@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._context import CheckContext
-from .._exchange import Exchange
-from .._registry import check
-from .._schema import chunk_problems, logprob_problems, usage_problems
+from .._engine._context import CheckContext
+from .._engine._registry import check
+from .._wire._exchange import Exchange
+from ._schema import chunk_problems, logprob_problems, usage_problems
 
 
 def _choices(chunk: dict[str, Any]) -> list[dict[str, Any]]:

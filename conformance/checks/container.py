@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._context import CheckContext
-from .._exchange import Exchange
-from .._registry import check
-from .._schema import completion_problems
+from .._engine._context import CheckContext
+from .._engine._registry import check
+from .._wire._exchange import Exchange
+from ._schema import completion_problems
 
 PING_TIMEOUT: Final = 2.0  # SageMaker gives each /ping 2 s
 IDLE_PINGS: Final = 5

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from .._context import CheckContext
-from .._exchange import Exchange
-from .._registry import CheckSkipped, check
-from .._schema import error_problems
+from .._engine._context import CheckContext
+from .._engine._registry import CheckSkipped, check
+from .._wire._exchange import Exchange
+from ._schema import error_problems
 
 # Each of these is invalid per the OpenAI spec; a container must refuse it with a 4xx JSON error.
 INVALID_BODIES: Final[dict[str, Any]] = {

@@ -7,10 +7,10 @@ import base64
 import re
 from typing import Any, Final
 
-from .._context import CheckContext
-from .._exchange import Exchange
-from .._registry import CheckSkipped, check
-from .._target import route_path
+from .._engine._context import CheckContext
+from .._engine._registry import CheckSkipped, check
+from .._wire._exchange import Exchange
+from .._wire._target import route_path
 from ._prompts import long_body
 from .sse import judge_incremental
 
@@ -101,7 +101,7 @@ def aws_sample_client(ctx: CheckContext) -> str:
     try:
         sync_text, async_text = _sample_loop(ctx)
     except Exception as exc:
-        from .._registry import CheckFailure
+        from .._engine._registry import CheckFailure
 
         raise CheckFailure(
             f"the AWS sample client loop raised {type(exc).__name__}: {exc}",

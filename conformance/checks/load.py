@@ -10,9 +10,9 @@ from __future__ import annotations
 import threading
 from typing import Final
 
-from .._context import CheckContext
-from .._exchange import Exchange
-from .._registry import CheckSkipped, check
+from .._engine._context import CheckContext
+from .._engine._registry import CheckSkipped, check
+from .._wire._exchange import Exchange
 from ._prompts import LONG_PROMPT, user
 from .container import PING_TIMEOUT, ping_ok
 

@@ -6,10 +6,10 @@ import json
 import re
 from typing import Final
 
-from .._context import CheckContext
-from .._exchange import Exchange
-from .._registry import CheckSkipped, check
-from .._sdk_replica import compare
+from .._engine._context import CheckContext
+from .._engine._registry import CheckSkipped, check
+from .._wire._exchange import Exchange
+from .._wire._sdk_replica import compare
 from ._prompts import UNICODE_PROMPT, long_body, user
 
 MIN_READS: Final = 3  # SM-08: at least 3 distinct read times, i.e. not buffered to the end

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from .._capabilities import TOOL_NAME, TOOL_PROMPT, WEATHER_TOOL
-from .._context import CheckContext
-from .._registry import check
-from .._schema import arguments_problems, tool_call_problems
+from .._engine._capabilities import TOOL_NAME, TOOL_PROMPT, WEATHER_TOOL
+from .._engine._context import CheckContext
+from .._engine._registry import check
 from ._prompts import finish_of
+from ._schema import arguments_problems, tool_call_problems
 
 NAMES: Final = {TOOL_NAME}
 

@@ -11,11 +11,12 @@ from typing import Any, Final
 from conformance import Report
 from conformance._capture import serve_replay
 from conformance._capture._format import MANIFEST_FILE
-from conformance._context import CheckContext
-from conformance._limits import DEFAULT_REQUEST_TIMEOUT, Limits
-from conformance._registry import Check
-from conformance._report import Result
-from conformance._runner import open_target, run_checks, select_checks
+from conformance._engine._context import CheckContext
+from conformance._engine._registry import Check
+from conformance._engine._report import Result
+from conformance._engine._runner import open_target, run_checks
+from conformance._wire._limits import DEFAULT_REQUEST_TIMEOUT, Limits
+from conformance.checks import select_checks
 
 CAPTURES: Final = Path(__file__).resolve().parent
 # A replay pauses at most this long before a head or between chunks: a serial engine's minute-long

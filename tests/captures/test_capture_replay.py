@@ -19,7 +19,7 @@ from starlette.routing import Route
 from conformance._capture import RECAPTURE, Recorder, Replay, read_exchanges, write_exchanges
 from conformance._capture._format import EXCHANGES_FILE, Exchange, body_digest
 from conformance._capture._replay import MISS_STATUS, serve_replay
-from conformance._serve import serve_app
+from conformance._wire._serve import serve_app
 
 TICK = 0.05  # seconds between the upstream's stream chunks
 

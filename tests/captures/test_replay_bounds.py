@@ -16,12 +16,12 @@ from captures.captures_support import (
 
 from conformance._capture import Recorder, write_exchanges
 from conformance._capture._format import EXCHANGES_FILE
-from conformance._limits import BudgetExhausted
+from conformance._engine._registry import Outcome
+from conformance._engine._report import Result
 from conformance._reference import create_reference_app
-from conformance._registry import Outcome
-from conformance._report import Result
-from conformance._runner import select_checks
-from conformance._serve import serve_app
+from conformance._wire._limits import BudgetExhausted
+from conformance._wire._serve import serve_app
+from conformance.checks import select_checks
 
 
 def test_a_replay_waits_for_the_slowest_answer_not_for_the_recorded_timeout() -> None:

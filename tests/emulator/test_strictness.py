@@ -21,7 +21,7 @@ from starlette.routing import Route
 from conformance._emulator import EmulatorConfig, create_emulator_app
 from conformance._emulator._app import TOO_LARGE
 from conformance._emulator._harness import serve_app
-from conformance._limits import SAGEMAKER_MAX_BODY
+from conformance._wire._limits import SAGEMAKER_MAX_BODY
 
 CHAT = "/endpoints/demo-endpoint/openai/v1/chat/completions"
 INVOKE = "/endpoints/demo-endpoint/invocations"

@@ -30,8 +30,8 @@ import httpx
 from conformance import __version__
 from conformance._capture import Recorder, write_exchanges
 from conformance._capture._format import EXCHANGES_FILE, FORMAT_VERSION, MANIFEST_FILE
-from conformance._report import EXIT_INCOMPLETE, EXIT_MUST_FAILED, EXIT_OK
-from conformance._serve import serve_app
+from conformance._engine._report import EXIT_INCOMPLETE, EXIT_MUST_FAILED, EXIT_OK
+from conformance._wire._serve import serve_app
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]

@@ -15,7 +15,7 @@ import litellm_sagemaker_openai
 from conformance._emulator import EmulatorConfig, TestCredentials
 from conformance._emulator._harness import run_emulator
 from conformance._reference import ReferenceConfig, create_reference_app
-from conformance._serve import serve_app
+from conformance._wire._serve import serve_app
 
 litellm.suppress_debug_info = True
 litellm_sagemaker_openai.register()

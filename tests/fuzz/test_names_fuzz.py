@@ -32,8 +32,7 @@ import litellm_sagemaker_openai
 from conformance._emulator import EmulatorConfig, TestCredentials, create_emulator_app
 from conformance._emulator._harness import serve_app
 from conformance._reference import ReferenceConfig
-from conformance._target import validate_name
-from litellm_sagemaker_openai import ConfigurationError, ModelRef, parse_model
+from litellm_sagemaker_openai import ConfigurationError, ModelRef, parse_model, validate_name
 from litellm_sagemaker_openai._routing import build_url
 from litellm_sagemaker_openai._token import mint_token
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from conformance._local import reference_target
-from conformance._target import Target
+from conformance._engine._local import reference_target
+from conformance._wire._target import Target
 
 
 @pytest.fixture(scope="session")

@@ -39,7 +39,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from conformance._reference import ReferenceConfig, create_reference_app
-from conformance._serve import bind_socket, make_server, run_until_signalled
+from conformance._wire._serve import bind_socket, make_server, run_until_signalled
 
 CHUNK: Final = {
     "id": "chatcmpl-hostile",

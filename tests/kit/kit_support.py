@@ -6,9 +6,10 @@ from collections.abc import Callable, Iterator
 
 import httpx
 
-from conformance._context import CheckContext
-from conformance._local import reference_target
-from conformance._runner import Report, run_checks, select_checks
+from conformance._engine._context import CheckContext
+from conformance._engine._local import reference_target
+from conformance._engine._runner import Report, run_checks
+from conformance.checks import select_checks
 
 Upstream = tuple[int, dict[str, str], bytes]
 Mutation = Callable[[httpx.Request, Upstream], Upstream]

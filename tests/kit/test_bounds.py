@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from kit.hostile import BOUNDS, KINDS, KitRun, hostile, run_kit, serve
 
-from conformance._runner import select_checks
+from conformance.checks import select_checks
 
 MAX_RSS_MB = 200
 SLACK_S = 10.0  # a loaded 2-core machine starting several interpreters at once

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 import conformance
-from conformance._cli import main
-from conformance._local import KIT_REFERENCE
+from conformance._doors._cli import main
+from conformance._engine._local import KIT_REFERENCE
 from conformance._reference import ReferenceConfig, create_reference_app
-from conformance._serve import serve_app
-from conformance._target import Target
+from conformance._wire._serve import serve_app
+from conformance._wire._target import Target
 
 
 @pytest.fixture(scope="module")

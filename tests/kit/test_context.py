@@ -7,10 +7,11 @@ import json
 import httpx
 from kit.kit_support import Mutator, Upstream
 
-from conformance._context import OMIT, CheckContext
-from conformance._registry import Outcome
-from conformance._runner import run_check, run_checks, select_checks
-from conformance._target import Target
+from conformance._engine._context import OMIT, CheckContext
+from conformance._engine._registry import Outcome
+from conformance._engine._runner import run_check, run_checks
+from conformance._wire._target import Target
+from conformance.checks import select_checks
 
 CHECKS = {c.id: c for c in select_checks()}
 

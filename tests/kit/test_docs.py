@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance._runner import select_checks
+from conformance.checks import select_checks
 from conformance.docs import main, render_checks_page
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "kit" / "checks.md"

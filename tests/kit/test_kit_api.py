@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +24,7 @@ def test_all_is_exact_and_every_name_resolves() -> None:
     for name in conformance.__all__:
         assert getattr(conformance, name) is not None
     assert set(dir(conformance)) >= PUBLIC
-    assert conformance.run.__module__ == "conformance._runner"
+    assert conformance.run.__module__ == "conformance._doors._library"
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         conformance.nope  # noqa: B018
 
@@ -34,3 +37,59 @@ def test_importing_the_plugin_loads_no_http_stack() -> None:
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+ROOT = Path(conformance.__file__).parent
+# part -> the parts it may import. Arrows run down: doors -> catalogue -> engine -> wire; the
+# local servers sit beside the engine, which starts them. `_version` is a leaf anyone may use.
+MAY_IMPORT: dict[str, set[str]] = {
+    "_doors": {"checks", "_engine", "_wire"},
+    "checks": {"_engine", "_wire"},
+    "_engine": {"_wire", "_emulator", "_reference"},
+    "_emulator": {"_wire", "_reference"},
+    "_reference": {"_wire"},
+    "_capture": {"_wire"},
+    "_wire": set(),
+}
+
+
+def _imports(path: Path) -> Iterator[str]:
+    """Every module ``path`` imports, relative imports resolved (also lazy and type-only ones)."""
+    package = ".".join(path.relative_to(ROOT.parent).with_suffix("").parts[:-1])
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - node.level + 1]
+            module = ".".join([*base, node.module or ""]) if node.level else node.module or ""
+            yield module.rstrip(".")
+            yield from (f"{module.rstrip('.')}.{alias.name}" for alias in node.names)
+
+
+def _part(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if parts[0] == "conformance" and len(parts) > 1 else None
+
+
+def test_the_parts_import_one_way() -> None:
+    back = []
+    for path in sorted(ROOT.rglob("*.py")):
+        here = path.relative_to(ROOT).parts[0]
+        if here not in MAY_IMPORT:
+            continue  # the public face and the installed addresses hand names on
+        for module in _imports(path):
+            there = _part(module)
+            if there in MAY_IMPORT and there != here and there not in MAY_IMPORT[here]:
+                back.append(f"{path.relative_to(ROOT)} -> {module}")
+    assert back == []
+    assert set(MAY_IMPORT) == {p.name for p in ROOT.iterdir() if (p / "__init__.py").exists()}
+
+
+def test_the_kit_uses_only_the_providers_public_names() -> None:
+    private = [
+        f"{path.relative_to(ROOT)} -> {module}"
+        for path in sorted(ROOT.rglob("*.py"))
+        for module in _imports(path)
+        if module.startswith("litellm_sagemaker_openai._")
+    ]
+    assert private == []

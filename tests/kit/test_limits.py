@@ -18,21 +18,21 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from conformance._context import CheckContext
-from conformance._deadline import DeadlineTransport
-from conformance._exchange import Exchange
-from conformance._limits import (
+from conformance._engine._context import CheckContext
+from conformance._engine._registry import Check, CheckFailure, Outcome, check
+from conformance._engine._report import STOPPED_ANSWERING
+from conformance._engine._runner import run_checks
+from conformance._wire._client import new_client, perform
+from conformance._wire._deadline import DeadlineTransport
+from conformance._wire._exchange import Exchange
+from conformance._wire._limits import (
     KEPT_WHEN_CUT,
     LARGE_ANSWER,
     Interrupted,
     Limits,
     process_age,
 )
-from conformance._registry import Check, CheckFailure, Outcome, check
-from conformance._report import STOPPED_ANSWERING
-from conformance._runner import run_checks
-from conformance._target import Target
-from conformance._wire import new_client, perform
+from conformance._wire._target import Target
 
 HANG_GUARD = 10.0  # only catches a deadline that is ignored; never a timing claim
 Handler = Callable[[socket.socket, threading.Event], None]

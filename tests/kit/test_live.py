@@ -8,16 +8,16 @@ from collections.abc import Iterator
 import pytest
 
 import conformance
-from conformance._cli import main
-from conformance._context import CheckContext
+from conformance._doors._cli import main
 from conformance._emulator import EmulatorConfig, TestCredentials
 from conformance._emulator._harness import run_emulator
-from conformance._live import Diagnosis, _first_request, diagnose, iam_help
-from conformance._local import KIT_REFERENCE
+from conformance._engine._context import CheckContext
+from conformance._engine._live import Diagnosis, _first_request, diagnose, iam_help
+from conformance._engine._local import KIT_REFERENCE
+from conformance._engine._registry import Outcome
 from conformance._reference import ReferenceConfig, create_reference_app
-from conformance._registry import Outcome
-from conformance._serve import serve_app
-from conformance._target import Target
+from conformance._wire._serve import serve_app
+from conformance._wire._target import Target
 
 CREDS = TestCredentials("AKIAKITLIVETEST00001", "kit/live/test/secret/0123456789abcdefghij")
 ENDPOINT = "kit-live"

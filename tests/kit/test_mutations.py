@@ -19,11 +19,12 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from conformance._context import CheckContext
-from conformance._registry import Outcome
-from conformance._runner import run_check, select_checks
-from conformance._serve import serve_app
-from conformance._target import Target
+from conformance._engine._context import CheckContext
+from conformance._engine._registry import Outcome
+from conformance._engine._runner import run_check
+from conformance._wire._serve import serve_app
+from conformance._wire._target import Target
+from conformance.checks import select_checks
 
 CHECKS = {c.id: c for c in select_checks()}
 

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from conformance._local import KIT_REFERENCE
+from conformance._engine._local import KIT_REFERENCE
 from conformance._reference import ReferenceConfig, create_reference_app
-from conformance._serve import serve_app
-from conformance._target import Target
+from conformance._wire._serve import serve_app
+from conformance._wire._target import Target
 
 PLUGIN = ("-p", "no:sagemaker_openai_conformance", "-p", "conformance.plugin")
 

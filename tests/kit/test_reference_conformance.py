@@ -11,9 +11,10 @@ import pytest
 from kit.kit_support import fault_report
 
 import conformance
+from conformance._engine._registry import Outcome, Severity
+from conformance._engine._runner import Report
 from conformance._reference import FAULTS
-from conformance._registry import Outcome, Severity
-from conformance._runner import Report, select_checks
+from conformance.checks import select_checks
 
 # fault -> (checks that must fail, checks that may also fail because they see the same bytes)
 FAULT_VERDICTS: dict[str, tuple[set[str], set[str]]] = {

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
-from conformance._registry import REGISTRY, Check, Severity, check, parse_sections
-from conformance._runner import select_checks
+import conformance
+from conformance._engine._registry import REGISTRY, Check, Severity, check, parse_sections
+from conformance.checks import AREAS, select_checks
 
-CATALOGUE = {
-    "container.ping": "MUST", "container.invocations": "SHOULD", "container.route": "MUST",
-    "container.ignores_sagemaker_headers": "MUST", "container.empty_model": "MUST",
-    "container.large_body": "SHOULD", "chat.content_type": "MUST", "chat.schema": "MUST",
-    "chat.usage": "SHOULD", "chat.max_tokens": "MUST", "chat.stop": "SHOULD",
-    "sse.content_type": "MUST", "sse.accept_json": "MUST", "sse.framing": "MUST",
-    "sse.done": "MUST", "sse.no_dataless_events": "MUST", "sse.incremental": "SHOULD",
-    "sse.matches_nonstream": "SHOULD", "sse.jsonlines_detected": "INFO",
-    "chunk.schema": "MUST", "chunk.stable_id": "MUST", "chunk.role_first": "SHOULD",
-    "chunk.finish_reason": "MUST", "chunk.no_empty_choices": "MUST", "chunk.usage_chunk": "MUST",
-    "chunk.no_error_key": "MUST", "chunk.n": "SHOULD", "chunk.logprobs": "SHOULD",
-    "tools.nonstream": "SHOULD", "tools.stream_deltas": "MUST", "tools.followup": "SHOULD",
-    "errors.shape": "MUST", "errors.client_errors_not_5xx": "MUST",
-    "errors.stream_rejected_before_start": "SHOULD", "errors.mid_stream": "MUST",
-    "errors.unsupported_params": "INFO", "live.route": "MUST", "live.sample_client": "MUST",
-    "live.auth_errors": "INFO", "container.ping_busy": "MUST", "errors.context_overflow": "MUST",
-    "container.alive_after_load": "SHOULD",
-}  # fmt: skip
+# The catalogue (ids, severities, modes, areas) is derived from the registry; the generated
+# checks page (docs/kit/checks.md, tests/kit/test_docs.py) is where a change of it shows.
 
 
 def test_severity_is_ordered_and_parses() -> None:
@@ -35,9 +23,20 @@ def test_severity_is_ordered_and_parses() -> None:
         Severity.parse("CRITICAL")
 
 
-def test_every_catalogue_id_is_registered_with_its_severity() -> None:
-    registered = {c.id: c.severity.value for c in select_checks()}
-    assert {k: registered.get(k) for k in CATALOGUE} == CATALOGUE
+def test_every_builtin_check_is_in_an_area_and_every_area_has_checks() -> None:
+    checks = select_checks()
+    assert {c.area for c in checks} == set(AREAS)
+    assert all(AREAS.values())  # each has its title on the checks page
+
+
+def test_the_areas_are_defined_once() -> None:
+    """AREAS is the one list: no module or page of the project writes the areas out again."""
+    root = Path(conformance.__file__).parents[1]
+    written_out = re.compile(r"""["'`]container["'`],\s*["'`]chat["'`],""")
+    files = [*(root / "conformance").rglob("*.py"), *(root / "docs").rglob("*.md")]
+    files += [root / "CONTRIBUTING.md", root / "README.md"]
+    hits = [str(f) for f in files if written_out.search(f.read_text(encoding="utf-8"))]
+    assert hits == []
 
 
 def test_modes_follow_the_issue() -> None:

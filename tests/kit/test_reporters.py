@@ -8,10 +8,10 @@ import xml.etree.ElementTree as ET
 from dataclasses import replace
 
 import conformance
-from conformance._registry import Outcome, Severity
-from conformance._report import Stop
-from conformance._reporters import write_json, write_junit, write_text
-from conformance._runner import Report, Result
+from conformance._engine._registry import Outcome, Severity
+from conformance._engine._report import Stop
+from conformance._engine._reporters import write_json, write_junit, write_text
+from conformance._engine._runner import Report, Result
 
 EVIDENCE = {
     "sent": {"method": "POST", "url": "http://c/v1/chat/completions", "headers": {},

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance._context import CheckContext
-from conformance._registry import (
+from conformance._engine._context import CheckContext
+from conformance._engine._registry import (
     STAGES,
     Check,
     CheckFailure,
@@ -14,16 +14,9 @@ from conformance._registry import (
     Severity,
     check,
 )
-from conformance._runner import (
-    AREAS,
-    Report,
-    Result,
-    request_bound,
-    run_check,
-    run_checks,
-    select_checks,
-)
-from conformance._target import Target
+from conformance._engine._runner import Report, Result, request_bound, run_check, run_checks
+from conformance._wire._target import Target
+from conformance.checks import AREAS, select_checks
 
 
 def fake_registry() -> dict[str, Check]:
@@ -125,7 +118,7 @@ def test_builtin_order_follows_the_catalogue() -> None:
     assert [c.stage for c in checks] == sorted((c.stage for c in checks), key=STAGES.index)
     for stage in STAGES:
         areas = [c.area for c in checks if c.stage == stage]
-        assert areas == sorted(areas, key=AREAS.index)
+        assert areas == sorted(areas, key=list(AREAS).index)
     assert [c.id for c in checks if c.stage != "main"] == [
         "container.ping_busy",
         "container.large_body",

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from kit.kit_support import awkward_splits
 from openai._streaming import SSEDecoder, Stream
 
-from conformance._sdk_replica import SDKDecoder, compare, run_sdk
-from conformance._sse import parse_spec
+from conformance._wire._sdk_replica import SDKDecoder, compare, run_sdk
+from conformance._wire._sse import parse_spec
 
 PIECES = [
     b"data: ", b"data:", b"event: ping", b"event: thread.x", b"id: 1", b"id", b"retry: 30",

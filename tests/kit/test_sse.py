@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from kit.kit_support import awkward_splits
 
-from conformance._sse import SpecParser, looks_like_jsonlines, parse_spec
+from conformance._wire._sse import SpecParser, looks_like_jsonlines, parse_spec
 
 
 def datas(stream: bytes) -> list[str]:

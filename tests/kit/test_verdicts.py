@@ -18,11 +18,12 @@ from kit.kit_support import Mutator
 from kit.test_mutations import edit_chunks, edit_json, is_stream, nonstream, sent, when
 
 import conformance
-from conformance._context import CheckContext
-from conformance._local import reference_target
-from conformance._registry import Outcome
-from conformance._runner import Report, run_checks, select_checks
-from conformance._target import Target
+from conformance._engine._context import CheckContext
+from conformance._engine._local import reference_target
+from conformance._engine._registry import Outcome
+from conformance._engine._runner import Report, run_checks
+from conformance._wire._target import Target
+from conformance.checks import select_checks
 
 CHECKS = {c.id: c for c in select_checks()}
 
@@ -63,13 +64,16 @@ def test_a_cap_ignored_on_a_long_answer_still_fails(reference_direct: Target) ->
     assert "on an answer longer than 5 tokens gave finish_reason 'stop'" in message
 
 
-CHAT_DEPENDENTS = [
-    "chat.max_tokens", "chat.stop", "sse.matches_nonstream", "chunk.n", "chunk.logprobs",
-    "tools.nonstream", "tools.followup",
-]  # fmt: skip
+def dependents(prerequisite: str) -> list[str]:
+    """The checks that declare ``after=prerequisite``, in the runner's order."""
+    return [c.id for c in select_checks() if prerequisite in c.after]
+
+
+CHAT_DEPENDENTS = dependents("chat.schema")
 
 
 def test_a_broken_completion_schema_blocks_what_builds_on_it(reference_direct: Target) -> None:
+    assert len(CHAT_DEPENDENTS) > 3
     ids = ["container.ignores_sagemaker_headers", "chat.schema", "chat.usage", *CHAT_DEPENDENTS]
     ids = [c.id for c in select_checks() if c.id in ids]  # the runner's order
     verdicts = run_with(
@@ -87,7 +91,8 @@ def test_a_broken_completion_schema_blocks_what_builds_on_it(reference_direct: T
 
 
 def test_a_broken_chunk_schema_blocks_what_builds_on_it(reference_direct: Target) -> None:
-    ids = ["chunk.schema", "chunk.stable_id", "chunk.finish_reason", "tools.stream_deltas"]
+    ids = ["chunk.schema", *dependents("chunk.schema")]
+    assert len(ids) > 3  # the blocked logic is exercised on several checks
     verdicts = run_with(
         reference_direct, ids, when(is_stream, edit_chunks(lambda c: {**c, "created": "1"}))
     )

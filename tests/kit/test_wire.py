@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from conformance._context import CheckContext
-from conformance._serve import serve_app
-from conformance._target import Target
-from conformance._wire import encode_body
+from conformance._engine._context import CheckContext
+from conformance._wire._client import encode_body
+from conformance._wire._serve import serve_app
+from conformance._wire._target import Target
 
 COMPLETION = {
     "id": "x", "object": "chat.completion", "created": 1, "model": "m",

@@ -18,7 +18,7 @@ from security.security_support import Recorder, proxy_process
 
 from conformance._emulator import EmulatorConfig, TestCredentials, create_emulator_app
 from conformance._reference import ReferenceConfig
-from conformance._serve import serve_app
+from conformance._wire._serve import serve_app
 
 pytestmark = pytest.mark.proxy
 MASTER_KEY = "sk-metadata-" + "0123456789abcdef" * 2

@@ -88,7 +88,7 @@ def test_create_reference_app_without_config_uses_defaults() -> None:
 
 def test_reference_and_serve_do_not_import_litellm() -> None:
     code = (
-        "import sys; import conformance._reference, conformance._reference.cli, conformance._serve;"
+        "import sys; import conformance._reference, conformance._reference.cli, conformance._wire._serve;"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('litellm', 'openai'));"
         "print(bad); sys.exit(1 if bad else 0)"
     )

@@ -20,7 +20,7 @@ import pytest
 
 from conformance._reference import ReferenceConfig, create_reference_app
 from conformance._reference.cli import main
-from conformance._serve import serve_app
+from conformance._wire._serve import serve_app
 
 REPO = Path(__file__).resolve().parents[2]
 

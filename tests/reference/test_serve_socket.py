@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from conformance._serve import bind_socket
+from conformance._wire._serve import bind_socket
 
 
 def test_bound_socket_says_tcp() -> None:

@@ -40,7 +40,7 @@ from security.security_support import (
 import litellm_sagemaker_openai
 from conformance._emulator import EmulatorConfig, create_emulator_app
 from conformance._reference import ReferenceConfig, create_reference_app
-from conformance._serve import serve_app
+from conformance._wire._serve import serve_app
 from litellm_sagemaker_openai import generate_token
 from litellm_sagemaker_openai._send import TOKENS
 

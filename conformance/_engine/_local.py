@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Final
 
-from ._target import Target
+from .._wire._target import Target
 
 KIT_ENDPOINT: Final = "conformance-kit"
 KIT_REGION: Final = "us-east-1"
@@ -38,7 +38,7 @@ def reference_target(
         return reference_target(mode, ref.faults | extra, **config)
 
     if mode == "direct":
-        from conformance._serve import serve_app
+        from conformance._wire._serve import serve_app
 
         with serve_app(create_reference_app(ref)) as url:
             yield Target("direct", url, label=f"{label} at {url}", fault_factory=with_faults)

@@ -10,12 +10,12 @@ from typing import Any, Final
 
 import httpx
 
+from .._wire._client import encode_body, new_client, perform, sdk_headers
+from .._wire._exchange import Exchange, trim_bytes
+from .._wire._limits import LARGE_ANSWER, MAX_RETAINED_BYTES, BudgetExhausted, Limits
+from .._wire._target import Target
 from ._capabilities import CAPABILITY_LABELS, CAPABILITY_PROBES
-from ._exchange import Exchange, trim_bytes
-from ._limits import LARGE_ANSWER, MAX_RETAINED_BYTES, BudgetExhausted, Limits
 from ._registry import CheckSkipped
-from ._target import Target
-from ._wire import encode_body, new_client, perform, sdk_headers
 
 OMIT: Final[Any] = object()  # ctx.body(max_tokens=OMIT) removes a key from the default body
 DEFAULT_PROMPT: Final = "Say OK"

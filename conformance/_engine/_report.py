@@ -6,7 +6,7 @@ import signal
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from . import __version__
+from .._version import __version__
 from ._registry import Outcome, Severity
 
 # Exit codes (docs/kit/running.md). A signal gives the shell's usual 128 + its number.

@@ -1,4 +1,8 @@
-"""The check registry: severities, outcomes, the ``@check`` decorator and check exceptions."""
+"""The check registry: severities, outcomes, the ``@check`` decorator and check exceptions.
+
+``CheckFailure`` is defined with the ``Exchange`` whose evidence it carries (the wire builds it
+in ``Exchange.failure()``) and is re-exported here, beside ``CheckSkipped``.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,9 @@ import functools
 import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
+from .._wire._exchange import CheckFailure
 from ._capabilities import CAPABILITY_PROBES
 
 if TYPE_CHECKING:
@@ -20,6 +25,10 @@ CAPABILITIES: Final = tuple(CAPABILITY_PROBES)
 # probe: runs after the load checks, to tell whether the target survived them.
 STAGES: Final = ("main", "load", "probe")
 DOCS_PAGE: Final = "docs/kit/checks.md"
+__all__ = [
+    "CAPABILITIES", "DOCS_PAGE", "MODES", "REGISTRY", "STAGES", "Check", "CheckFailure",
+    "CheckFunc", "CheckSkipped", "Outcome", "Severity", "check", "parse_sections",
+]  # fmt: skip
 _SECTIONS: Final = ("Why:", "Fix:")
 
 
@@ -59,20 +68,6 @@ class Outcome(str, enum.Enum):
     FAILED = "failed"  # the check raised CheckFailure: the target misbehaved
     ERRORED = "errored"  # any other exception: the kit could not decide
     SKIPPED = "skipped"  # CheckSkipped: not applicable, capability refused, or blocked
-
-
-class CheckFailure(AssertionError):
-    """The target violated the checked property.
-
-    ``sent`` and ``received`` are JSON-able evidence (usually from ``Exchange.sent()`` and
-    ``Exchange.received()``); reporters print them trimmed.
-    """
-
-    def __init__(self, message: str, *, sent: Any = None, received: Any = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.sent = sent
-        self.received = received
 
 
 class CheckSkipped(Exception):

@@ -1,54 +1,24 @@
-"""The one engine behind the CLI, the pytest plugin and ``conformance.run()``."""
+"""The one engine behind the CLI, the pytest plugin and ``conformance.run()``: it runs checks.
+
+Which checks (the catalogue, ``conformance.checks.select_checks``) is the caller's choice.
+"""
 
 from __future__ import annotations
 
-import fnmatch
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any, Final
+from typing import Any
 
+from .._wire._exchange import trim_text
+from .._wire._limits import RunStopped
+from .._wire._target import Target
 from ._context import CheckContext
-from ._exchange import trim_text
-from ._limits import DEFAULT_BUDGET, DEFAULT_REQUEST_TIMEOUT, Limits, RunStopped
-from ._registry import REGISTRY, STAGES, Check, CheckFailure, CheckSkipped, Outcome, Severity
+from ._registry import Check, CheckFailure, CheckSkipped, Outcome
 from ._report import STOPPED_ANSWERING, Report, Result, Stop
-from ._target import Target
 
-AREAS: Final = ("container", "chat", "sse", "chunk", "tools", "errors", "live")
-__all__ = ["AREAS", "Report", "Result", "open_target", "run", "run_check", "run_checks"]
-
-
-def select_checks(
-    *,
-    select: str | Iterable[str] | None = None,
-    severity: Severity | str | None = None,
-    mode: str | None = None,
-    registry: dict[str, Check] | None = None,
-) -> list[Check]:
-    """Checks matching any glob in ``select`` (comma-separated allowed), at least ``severity``."""
-    import conformance.checks  # noqa: F401  (registers the built-in checks)
-
-    checks = list((REGISTRY if registry is None else registry).values())
-    # The catalogue's order: area by area, in registration order; checks that load the target
-    # go last, then the probe that tells whether it survived them.
-    checks.sort(
-        key=lambda c: (
-            STAGES.index(c.stage),
-            AREAS.index(c.area) if c.area in AREAS else len(AREAS),
-        )
-    )
-    if select:
-        globs = [select] if isinstance(select, str) else list(select)
-        patterns = [p.strip() for g in globs for p in g.split(",") if p.strip()]
-        checks = [c for c in checks if any(fnmatch.fnmatchcase(c.id, p) for p in patterns)]
-    if severity is not None:
-        floor = Severity.parse(severity)
-        checks = [c for c in checks if c.severity >= floor]
-    if mode is not None:
-        checks = [c for c in checks if c.applies_to(mode)]
-    return checks
+__all__ = ["Report", "Result", "open_target", "request_bound", "run_check", "run_checks"]
 
 
 def request_bound(checks: Iterable[Check]) -> int:
@@ -216,41 +186,3 @@ def open_target(target: Target | str, mode: str | None = None) -> Iterator[Targe
 
     with local_target(target, mode or ("mock" if target == "reference" else "direct")) as resolved:
         yield resolved
-
-
-def run(
-    target: Target | str,
-    *,
-    select: str | Iterable[str] | None = None,
-    severity: Severity | str | None = None,
-    mode: str | None = None,
-    model: str = "",
-    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
-    budget: float | None = DEFAULT_BUDGET,
-    on_result: Callable[[Check, Result], None] | None = None,
-) -> Report:
-    """Run the conformance kit and return a Report.
-
-    Args:
-        target: a Target, a container URL, or ``"reference"`` (the built-in reference
-            container, started on loopback; behind the local emulator in mock mode).
-        select: glob(s) of check ids, e.g. ``"sse.*"``.
-        severity: the lowest severity to run (MUST runs only MUST checks).
-        mode: ``direct`` or ``mock`` when ``target`` is a string.
-        model: the ``model`` value to send (SageMaker passes it through; default "").
-        request_timeout: seconds for each whole answer, headers to last byte.
-        budget: seconds for the whole run (None: unbounded); checks it leaves out are
-            reported as not run, and ``Report.stopped`` says so.
-        on_result: called after each check, for progress output.
-
-    Raises:
-        ValueError: a timeout or budget that is not a positive number.
-    """
-    limits = Limits(request_timeout=request_timeout, budget=budget)
-    with open_target(target, mode) as resolved:
-        checks = select_checks(select=select, severity=severity)
-        ctx = CheckContext(resolved, model=model, limits=limits)
-        try:
-            return run_checks(checks, ctx, on_result=on_result)
-        finally:
-            ctx.close()

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ._limits import KEPT_WHEN_CUT
-from ._registry import CheckFailure
 from ._sdk_replica import SDKResult, run_sdk
 from ._sse import SpecParse, looks_like_jsonlines, parse_spec
 
@@ -30,6 +29,20 @@ def trim_bytes(data: bytes, limit: int = RECEIVED_LIMIT) -> str:
 def trim_text(text: str, limit: int = SENT_LIMIT) -> str:
     """Cut ``text`` to ``limit`` characters, saying how long it was."""
     return text if len(text) <= limit else text[:limit] + f"… ({len(text)} characters in all)"
+
+
+class CheckFailure(AssertionError):
+    """The target violated the checked property.
+
+    ``sent`` and ``received`` are JSON-able evidence (usually from ``Exchange.sent()`` and
+    ``Exchange.received()``); reporters print them trimmed.
+    """
+
+    def __init__(self, message: str, *, sent: Any = None, received: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.sent = sent
+        self.received = received
 
 
 @dataclass(eq=False)

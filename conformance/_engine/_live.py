@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._wire._exchange import Exchange
 from ._context import CheckContext
-from ._exchange import Exchange
 
 
 @dataclass
@@ -40,9 +40,10 @@ def iam_help(region: str, endpoint: str) -> str:
 
 
 def _default_loader() -> Any:
-    from litellm_sagemaker_openai._credentials import load_default_credentials
+    # The chain generate_token() falls back to when it is given no credentials: botocore's.
+    import botocore.session
 
-    return load_default_credentials()
+    return botocore.session.Session().get_credentials()
 
 
 def diagnose(ctx: CheckContext, load_credentials: Callable[[], Any] = _default_loader) -> Diagnosis:

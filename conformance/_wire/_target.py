@@ -11,31 +11,16 @@ from datetime import timedelta
 from typing import Final, Literal
 from urllib.parse import urlsplit
 
-# The provider's rule (SageMaker's EndpointName / InferenceComponentName pattern and length);
-# importing _routing loads neither litellm nor botocore.
-from litellm_sagemaker_openai._routing import NAME_MAX, NAME_RE
+# The provider's public, LiteLLM-free rules: the kit, the emulator and the plugin refuse the
+# same names and regions, and mint the same tokens.
+from litellm_sagemaker_openai import StaticKeys, generate_token, validate_name, validate_region
 
 Mode = Literal["direct", "mock", "live"]
 CONTAINER_CHAT_PATH: Final = "/v1/chat/completions"
-TOKEN_SECONDS: Final = 900  # the kit's runs are short; a 15-minute token limits exposure
+TOKEN_LIFETIME: Final = timedelta(minutes=15)  # the kit's runs are short; limits exposure
 
 FaultFactory = Callable[[frozenset[str]], AbstractContextManager["Target"]]
 _HOSTNAME: Final = re.compile(r"^[A-Za-z0-9._~-]+$")
-
-
-def validate_name(name: str, kind: str = "endpoint") -> str:
-    """Return ``name`` if SageMaker would accept it as an endpoint or component name.
-
-    Checked before anything is sent: a name is a path segment of the route, so ``a/../..``
-    would otherwise reach another endpoint.
-    """
-    # fullmatch: with match, "$" would also accept a name ending in a newline.
-    if len(name) > NAME_MAX or not NAME_RE.fullmatch(name):
-        raise ValueError(
-            f"invalid {kind} name {name!r}: use 1-63 letters, digits and hyphens, "
-            "starting and ending with a letter or digit"
-        )
-    return name
 
 
 def validate_base_url(url: str, what: str = "target URL") -> str:
@@ -123,11 +108,7 @@ class Target:
         fault_factory: FaultFactory | None = None,
     ) -> Target:
         """A container behind the local emulator, with tokens minted from test credentials."""
-        from botocore.credentials import ReadOnlyCredentials
-
-        from litellm_sagemaker_openai._token import mint_token
-
-        creds = ReadOnlyCredentials(access_key, secret_key, None)
+        keys = StaticKeys(access_key, secret_key)
         base = emulator_url.rstrip("/")
         return cls(
             "mock",
@@ -137,7 +118,7 @@ class Target:
             endpoint=endpoint,
             inference_component=inference_component,
             region=region,
-            token_factory=lambda: mint_token(creds, region, TOKEN_SECONDS),
+            token_factory=lambda: generate_token(region, keys, TOKEN_LIFETIME),
             fault_factory=fault_factory,
         )
 
@@ -157,8 +138,6 @@ class Target:
             ValueError: an invalid endpoint, inference component or region name, or base URL;
                 checked before anything is sent.
         """
-        from litellm_sagemaker_openai._credentials import validate_region
-
         validate_name(endpoint)
         if inference_component is not None:
             validate_name(inference_component, "inference component")
@@ -167,9 +146,7 @@ class Target:
             base_url = validate_base_url(base_url, "runtime URL")
 
         def default_token() -> str:
-            from litellm_sagemaker_openai._token import generate_token
-
-            return generate_token(region=region, expiry=timedelta(seconds=TOKEN_SECONDS))
+            return generate_token(region=region, expiry=TOKEN_LIFETIME)
 
         where = f"endpoint {endpoint}" + (
             f", component {inference_component}" if inference_component else ""

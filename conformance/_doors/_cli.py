@@ -1,0 +1,312 @@
+"""``sagemaker-openai-conformance``: run the kit from the command line.
+
+Exit codes: 0 no MUST check failed; 1 one did; 2 usage error or unreachable target; 3 the run
+stopped early (budget, or the target stopped answering); 128 + N after signal N (130 SIGINT,
+143 SIGTERM). Every report, also a partial one, is written before the exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+import httpx
+
+from .._engine._context import CheckContext
+from .._engine._live import diagnose
+from .._engine._registry import Check, Severity
+from .._engine._report import EXIT_INCOMPLETE, EXIT_USAGE
+from .._engine._reporters import FORMATS, REPORTERS, progress_line
+from .._engine._runner import Report, Result, open_target, request_bound, run_checks
+from .._wire._limits import (
+    DEFAULT_BUDGET,
+    DEFAULT_REQUEST_TIMEOUT,
+    Interrupted,
+    Limits,
+    RunStopped,
+    process_age,
+)
+from .._wire._target import Target, validate_base_url
+from ..checks import select_checks
+
+REACH_TIMEOUT = 5.0
+
+
+class UsageError(Exception):
+    """Bad arguments or an unreachable target: exit 2 with this one-line message."""
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise argparse.ArgumentTypeError(f"{value!r} must be a positive number of seconds")
+    return seconds
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, like every other usage error (argparse would print the whole usage).
+        raise UsageError(f"{message} (see --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used for --help)."""
+    parser = _Parser(
+        prog="sagemaker-openai-conformance",
+        description="Check that a container behaves as SageMaker AI's OpenAI-compatible route "
+        "and OpenAI clients need. Exit 0: no MUST check failed; 1: one did; 2: usage error "
+        "or unreachable target; 3: stopped early (budget, or the target stopped answering); "
+        "130/143: interrupted (SIGINT/SIGTERM). A partial report is still written.",
+    )
+    where = parser.add_argument_group("target (default: --target reference --mode mock)")
+    where.add_argument(
+        "--target", metavar="URL", help="container base URL, or 'reference' (the built-in one)"
+    )
+    where.add_argument(
+        "--mode",
+        choices=("direct", "mock"),
+        help="direct: talk to the container; mock: through the local emulator "
+        "(default: direct for a URL, mock for reference)",
+    )
+    live = parser.add_argument_group("live mode (a real endpoint; costs a few tiny requests)")
+    live.add_argument("--endpoint", metavar="NAME", help="SageMaker endpoint name")
+    live.add_argument("--region", help="AWS region of the endpoint")
+    live.add_argument("--inference-component", metavar="NAME", help="inference component name")
+    live.add_argument(
+        "--runtime-url", metavar="URL", help="override the runtime base URL (VPC endpoints)"
+    )
+    live.add_argument("--yes", action="store_true", help="do not ask before sending requests")
+    bounds = parser.add_argument_group("bounds (docs/kit/running.md)")
+    bounds.add_argument(
+        "--budget",
+        type=_seconds,
+        default=DEFAULT_BUDGET,
+        metavar="SECONDS",
+        help=f"the whole run's time budget; checks left when it runs out are reported as "
+        f"not run (default {DEFAULT_BUDGET:g})",
+    )
+    bounds.add_argument(
+        "--request-timeout",
+        type=_seconds,
+        default=DEFAULT_REQUEST_TIMEOUT,
+        metavar="SECONDS",
+        help=f"deadline for each whole answer, headers to last byte "
+        f"(default {DEFAULT_REQUEST_TIMEOUT:g})",
+    )
+    run = parser.add_argument_group("selection and output")
+    run.add_argument(
+        "--select",
+        action="append",
+        metavar="GLOB",
+        help="run only checks whose id matches (repeatable; e.g. 'sse.*')",
+    )
+    run.add_argument(
+        "--severity",
+        choices=("MUST", "SHOULD", "INFO"),
+        type=str.upper,
+        help="run only checks of at least this severity",
+    )
+    run.add_argument(
+        "--format", choices=FORMATS, default="text", help="report format (default text)"
+    )
+    run.add_argument("--output", metavar="FILE", help="write the report here (default stdout)")
+    run.add_argument(
+        "--model", default="", metavar="NAME", help='the "model" value to send (default "")'
+    )
+    run.add_argument("--list", action="store_true", help="list the checks and exit")
+    return parser
+
+
+def _check_output(path: str | None) -> None:
+    # Checked before the run: a live run costs money, and its report must not be lost.
+    if path is None:
+        return
+    file = Path(path)
+    parent = file.parent if str(file.parent) else Path(".")
+    if file.is_dir():
+        raise UsageError(f"--output {path!r} is a directory; give a file name")
+    if not parent.is_dir():
+        raise UsageError(f"--output {path!r}: the directory {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK) or (file.exists() and not os.access(file, os.W_OK)):
+        raise UsageError(f"--output {path!r} is not writable")
+
+
+def _live_target(args: argparse.Namespace) -> Target:
+    if args.target or args.mode:
+        raise UsageError("--endpoint (live mode) cannot be combined with --target or --mode")
+    if not args.region:
+        raise UsageError("live mode needs --region, e.g. --endpoint my-ep --region us-east-1")
+    try:
+        return Target.live(
+            args.endpoint,
+            args.region,
+            inference_component=args.inference_component,
+            base_url=args.runtime_url,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _local_target(args: argparse.Namespace) -> str:
+    if args.inference_component or args.runtime_url or args.region:
+        raise UsageError(
+            "--inference-component, --region and --runtime-url need --endpoint (live mode)"
+        )
+    if not args.target or args.target == "reference":
+        return "reference"
+    try:
+        return validate_base_url(args.target)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _check_reachable(base_url: str) -> None:
+    # Only "nothing listens" stops the run here: any answer, even a 404 or a silence after
+    # connecting, is left for the checks (and the liveness probe) to judge.
+    try:
+        httpx.get(base_url + "/", timeout=httpx.Timeout(2.0, connect=REACH_TIMEOUT))
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as exc:
+        raise UsageError(
+            f"cannot reach {base_url} ({type(exc).__name__}); is the "
+            "container running and listening on that address?"
+        ) from None
+    except httpx.HTTPError:
+        pass
+
+
+def _confirm(bound: int, target: Target, assume_yes: bool, err: TextIO) -> None:
+    err.write(
+        f"live mode: at most {bound} requests to {target.label} "
+        "(max_completion_tokens <= 64 each; most use 16)\n"
+    )
+    if assume_yes:
+        return
+    if not sys.stdin or not sys.stdin.isatty():
+        raise UsageError(
+            "live mode sends real (billed) requests; pass --yes to confirm when "
+            "there is no terminal to ask"
+        )
+    err.write("continue? [y/N] ")
+    err.flush()
+    if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+        raise UsageError("cancelled")
+
+
+@contextlib.contextmanager
+def _signals_stop_the_run() -> Iterator[None]:
+    """SIGINT and SIGTERM raise Interrupted (once) in the main thread while the checks run."""
+    raised: list[int] = []
+
+    def stop(signum: int, frame: Any) -> None:
+        if not raised:  # later signals wait for the partial report to be written
+            raised.append(signum)
+            raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _write(report: Report, args: argparse.Namespace) -> None:
+    if args.output is None:
+        REPORTERS[args.format](report, sys.stdout)
+        return
+    with open(args.output, "w", encoding="utf-8") as handle:
+        REPORTERS[args.format](report, handle)
+
+
+def _list(checks: list[Check], out: TextIO) -> None:
+    for chk in checks:
+        modes = ",".join(chk.modes)
+        out.write(f"{chk.id:<40} {chk.severity.value:<6} {modes:<17} {chk.summary}\n")
+
+
+def _execute(
+    args: argparse.Namespace, checks: list[Check], err: TextIO, started_before: float
+) -> int:
+    live = args.endpoint is not None
+    target: Target | str = _live_target(args) if live else _local_target(args)
+    limits = Limits(request_timeout=args.request_timeout, budget=args.budget)
+    limits.start(already=started_before)
+    if isinstance(target, str) and target != "reference":
+        _check_reachable(target)
+    with open_target(target, None if live else args.mode) as resolved:
+        applicable = [c for c in checks if c.applies_to(resolved.mode)]
+        ctx = CheckContext(resolved, model=args.model, limits=limits)
+        try:
+            if live:
+                _confirm(request_bound(applicable), resolved, args.yes, err)
+                diagnosis = diagnose(ctx)
+                err.write("".join(f"  {line}\n" for line in diagnosis.lines))
+                if not diagnosis.ok:
+                    raise UsageError("live preflight failed; see above")
+            err.write(
+                f"running {len(applicable)} checks against {resolved.label} ({resolved.mode} "
+                f"mode; budget {limits.budget:g} s, {limits.request_timeout:g} s per request)\n"
+            )
+            counter = iter(range(1, len(applicable) + 1))
+
+            def progress(chk: Check, result: Result) -> None:
+                err.write(progress_line(next(counter), len(applicable), chk, result) + "\n")
+                err.flush()
+
+            with _signals_stop_the_run():
+                report = run_checks(checks, ctx, on_result=progress)
+            if report.stopped is not None:
+                err.write(f"stopped early: {report.stopped.message}\n")
+            # Written before the local servers stop, so a signal during shutdown cannot lose it.
+            _write(report, args)
+            return report.exit_code
+        finally:
+            ctx.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``sagemaker-openai-conformance`` and ``python -m conformance``."""
+    parser = build_parser()
+    err = sys.stderr
+    try:
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help
+            return int(exc.code or 0)
+        checks = select_checks(
+            select=args.select, severity=Severity.parse(args.severity) if args.severity else None
+        )
+        if not checks:
+            raise UsageError(
+                f"no check matches --select {' '.join(args.select or [])!r}; see --list"
+            )
+        if args.list:
+            _list(checks, sys.stdout)
+            return 0
+        _check_output(args.output)
+        # Run as a program (no argv given), start-up and imports count against the budget;
+        # called from a long-lived process (tests, scripts), the budget starts now.
+        return _execute(args, checks, err, process_age() if argv is None else 0.0)
+    except UsageError as exc:
+        err.write(f"sagemaker-openai-conformance: error: {exc}\n")
+        return EXIT_USAGE
+    except (Interrupted, KeyboardInterrupt) as exc:  # before or after the checks ran
+        signum = exc.signum if isinstance(exc, Interrupted) else int(signal.SIGINT)
+        err.write(f"sagemaker-openai-conformance: interrupted ({signal.Signals(signum).name})\n")
+        return 128 + signum
+    except RunStopped as exc:  # the budget ran out during the live preflight
+        err.write(f"sagemaker-openai-conformance: {exc.message} before the checks started\n")
+        return EXIT_INCOMPLETE
+    except BrokenPipeError:  # the reader went away (| head); nothing left to say
+        sys.stderr.close()
+        return 1

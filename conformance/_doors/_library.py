@@ -1,0 +1,50 @@
+"""``conformance.run()``: the kit's front door for Python callers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from .._engine._context import CheckContext
+from .._engine._registry import Check, Severity
+from .._engine._runner import Report, Result, open_target, run_checks
+from .._wire._limits import DEFAULT_BUDGET, DEFAULT_REQUEST_TIMEOUT, Limits
+from .._wire._target import Target
+from ..checks import select_checks
+
+
+def run(
+    target: Target | str,
+    *,
+    select: str | Iterable[str] | None = None,
+    severity: Severity | str | None = None,
+    mode: str | None = None,
+    model: str = "",
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    budget: float | None = DEFAULT_BUDGET,
+    on_result: Callable[[Check, Result], None] | None = None,
+) -> Report:
+    """Run the conformance kit and return a Report.
+
+    Args:
+        target: a Target, a container URL, or ``"reference"`` (the built-in reference
+            container, started on loopback; behind the local emulator in mock mode).
+        select: glob(s) of check ids, e.g. ``"sse.*"``.
+        severity: the lowest severity to run (MUST runs only MUST checks).
+        mode: ``direct`` or ``mock`` when ``target`` is a string.
+        model: the ``model`` value to send (SageMaker passes it through; default "").
+        request_timeout: seconds for each whole answer, headers to last byte.
+        budget: seconds for the whole run (None: unbounded); checks it leaves out are
+            reported as not run, and ``Report.stopped`` says so.
+        on_result: called after each check, for progress output.
+
+    Raises:
+        ValueError: a timeout or budget that is not a positive number.
+    """
+    limits = Limits(request_timeout=request_timeout, budget=budget)
+    with open_target(target, mode) as resolved:
+        checks = select_checks(select=select, severity=severity)
+        ctx = CheckContext(resolved, model=model, limits=limits)
+        try:
+            return run_checks(checks, ctx, on_result=on_result)
+        finally:
+            ctx.close()

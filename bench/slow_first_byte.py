@@ -128,8 +128,8 @@ async def router_case(server: Server, refuser: str, tries: Counter[str]) -> dict
 
 def main() -> None:
     """The child process: ``--mode wall|router``; prints one JSON line."""
-    from conformance._emulator import load_credentials_file
     from conformance import serve_app
+    from conformance._emulator import load_credentials_file
 
     parser = argparse.ArgumentParser(prog="python -m bench.slow_first_byte")
     parser.add_argument("--mode", choices=["wall", "router"], required=True)

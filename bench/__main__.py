@@ -22,6 +22,7 @@ BENCHMARKS: Final = {
     "stream_ttfc": "bench.ttfc",
     "stream_pacing": "bench.pacing",
     "concurrency": "bench.concurrency",
+    "slow_first_byte": "bench.slow_first_byte",
     "cold_start": "bench.cold_start",
     "import_cost": "bench.imports",
     "proxy_overhead": "bench.proxy",

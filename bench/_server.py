@@ -21,10 +21,17 @@ def main() -> int:
     parser.add_argument("--credentials-file", required=True)
     parser.add_argument("--itl-ms", type=float, default=0.0)
     parser.add_argument("--stamp-sent-at", action="store_true")
+    parser.add_argument("--ttft-ms", type=float, default=0.0)
+    parser.add_argument("--headers-after-ttft", action="store_true")
     args = parser.parse_args()
     config = EmulatorConfig(
         credentials=load_credentials_file(args.credentials_file),
-        reference=ReferenceConfig(itl_ms=args.itl_ms, stamp_sent_at=args.stamp_sent_at),
+        reference=ReferenceConfig(
+            itl_ms=args.itl_ms,
+            stamp_sent_at=args.stamp_sent_at,
+            ttft_ms=args.ttft_ms,
+            headers_after_ttft=args.headers_after_ttft,
+        ),
     )
     logging.getLogger("conformance.emulator").setLevel(logging.WARNING)
     sock = bind_socket("127.0.0.1", 0)

@@ -66,15 +66,23 @@ class Server:
 
 @contextlib.contextmanager
 def server_process(
-    itl_ms: float = 0.0, stamp_sent_at: bool = False, cpus: set[int] | None = None
+    itl_ms: float = 0.0,
+    stamp_sent_at: bool = False,
+    cpus: set[int] | None = None,
+    headers_after_ms: float = 0.0,
 ) -> Iterator[Server]:
-    """Start ``python -m bench._server`` (on ``cpus``) and yield it; always stopped on exit."""
+    """Start ``python -m bench._server`` (on ``cpus``) and yield it; always stopped on exit.
+
+    ``headers_after_ms``: every stream's response headers, and its first chunk, come that late.
+    """
     with tempfile.TemporaryDirectory(prefix="smo-bench-") as tmp:
         creds = generate_test_credentials()
         path = os.path.join(tmp, "credentials.ini")
         write_credentials_file(path, creds, region=REGION)
         cmd = [sys.executable, "-m", "bench._server", "--credentials-file", path]
         cmd += ["--itl-ms", str(itl_ms)] + (["--stamp-sent-at"] if stamp_sent_at else [])
+        if headers_after_ms:
+            cmd += ["--ttft-ms", str(headers_after_ms), "--headers-after-ttft"]
         log = open(os.path.join(tmp, "server.log"), "w+b")  # noqa: SIM115 - closed below
         proc = subprocess.Popen(
             cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, preexec_fn=pin(cpus)

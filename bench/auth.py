@@ -51,7 +51,8 @@ def run(opts: Options) -> Result:
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
-    from litellm_sagemaker_openai._credentials import CredentialSpec
+    from litellm_sagemaker_openai._credentials import credential_spec
+    from litellm_sagemaker_openai._options import Options
     from litellm_sagemaker_openai._request import prepare
     from litellm_sagemaker_openai._send import TOKENS
     from litellm_sagemaker_openai._token import mint_token
@@ -63,12 +64,12 @@ def run(opts: Options) -> Result:
         "aws_secret_access_key": SECRET,
         "aws_region_name": REGION,
     }
-    spec = CredentialSpec.from_params(params)
+    spec = credential_spec(params)
     TOKENS.get(spec, REGION)  # warm the process-wide cache, as after the first request
 
     def plugin_warm() -> str:
         # What every request does to get its bearer token: read the params, fingerprint, look up.
-        return TOKENS.get(CredentialSpec.from_params(params), REGION)
+        return TOKENS.get(credential_spec(params), REGION)
 
     def lookup_only() -> str:
         return TOKENS.get(spec, REGION)
@@ -77,17 +78,8 @@ def run(opts: Options) -> Result:
 
     def prepare_call() -> Any:
         # The whole pre-I/O request build (URL, body, headers, auth spec), for context.
-        return prepare(
-            "sagemaker_openai/bench-endpoint",
-            messages,
-            optional_params={},
-            litellm_params=params,
-            api_base="http://127.0.0.1:1",
-            api_key=None,
-            headers=None,
-            timeout=None,
-            stream=False,
-        )
+        options = Options({"api_base": "http://127.0.0.1:1"}, params)
+        return prepare("sagemaker_openai/bench-endpoint", messages, options, {}, stream=False)
 
     def bare_presign() -> str:
         request = AWSRequest(
@@ -154,7 +146,7 @@ def run(opts: Options) -> Result:
         f"{result.figures['aws_sample_generate_token']['median'] / 1e3:.2f} ms"
     )
     result.notes = (
-        "In-process, no server. plugin_warm = CredentialSpec.from_params + fingerprint (sha256) + "
+        "In-process, no server. plugin_warm = credential_spec + fingerprint (sha256) + "
         "TOKENS.get on a warm cache, i.e. all per-request auth work. aws_sample_generate_token = "
         "botocore Session().get_credentials() (env credentials, no config files, IMDS off) + mint "
         "on every call, as sagemaker-core's generate_token() does. bare_presign = SigV4QueryAuth "

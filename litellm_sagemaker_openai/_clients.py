@@ -4,17 +4,23 @@ Both run on the backends of ``_transport.py`` (DNS off the loop's default execut
 keep-alive detection).
 
 An ``httpx.AsyncClient`` is bound to the loop that first used it, so sharing one across
-loops (threads running ``asyncio.run``, test loops, proxy workers) breaks; a weak map keyed
-by loop gives each its own and lets it go with its loop. After ``fork`` the child must not
-reuse the parent's sockets, so every pool is dropped in the child.
+loops (threads running ``asyncio.run``, test loops, proxy workers) breaks: each loop gets its
+own. A client must also go with its loop, sockets closed: scripts, Celery tasks and Django views
+run ``asyncio.run(one call)`` over and over, and each loop's client kept alive (a weak map does
+not do it: the client's sockets refer to the loop, so the value keeps its key) leaks a loop and
+a socket per call, until the process runs out of file descriptors. So each client is closed by
+the loop's own shutdown (``asyncio.run`` closes every async generator before it closes the
+loop), and a loop closed without that is dropped the next time a client is made. After
+``fork`` the child must not reuse the parent's sockets, so every pool is dropped in the child.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
-import weakref
+from collections.abc import AsyncGenerator
 from typing import Final
 
 import httpx
@@ -29,9 +35,8 @@ LIMITS: Final = httpx.Limits(max_connections=1000, max_keepalive_connections=32)
 
 _lock = threading.Lock()
 _sync: httpx.Client | None = None
-_async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
-    weakref.WeakKeyDictionary()
-)
+# loop -> (its client, the async generator whose closing closes the client)
+_async: dict[asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, AsyncGenerator[None, None]]] = {}
 
 
 def sync_client() -> httpx.Client:
@@ -50,12 +55,52 @@ def sync_client() -> httpx.Client:
 def async_client() -> httpx.AsyncClient:
     """The running loop's shared async client (call from a coroutine on that loop)."""
     loop = asyncio.get_running_loop()
-    client = _async.get(loop)
-    if client is None:
+    entry = _async.get(loop)
+    if entry is None:
+        _forget_closed_loops()
         client = httpx.AsyncClient(limits=LIMITS, follow_redirects=False)
         install(client)
-        _async[loop] = client
-    return client
+        entry = _async[loop] = (client, _closer(loop, client))
+    return entry[0]
+
+
+def existing_async_client(loop: asyncio.AbstractEventLoop) -> httpx.AsyncClient | None:
+    """The client ``loop`` has, if it made one (for tests and diagnostics)."""
+    entry = _async.get(loop)
+    return None if entry is None else entry[0]
+
+
+async def _closes_with_loop(
+    loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient
+) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:  # the loop's shutdown_asyncgens() closed this generator: close the client with it
+        if _async.get(loop, (None,))[0] is client:
+            del _async[loop]
+        await client.aclose()
+
+
+def _closer(
+    loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient
+) -> AsyncGenerator[None, None]:
+    """Start an async generator that the loop's shutdown will close, and the client with it.
+
+    Its first step runs right here (it awaits nothing before its ``yield``), which registers it
+    with the running loop through the asyncgen hooks that asyncio and uvloop install. The loop
+    only keeps a weak reference to it: :data:`_async` keeps it alive.
+    """
+    closer = _closes_with_loop(loop, client)
+    with contextlib.suppress(StopIteration):
+        closer.asend(None).send(None)
+    return closer
+
+
+def _forget_closed_loops() -> None:
+    # A loop closed without shutting its async generators down (``loop.close()`` by hand): its
+    # sockets can no longer be closed through it. Dropped here, they close when collected.
+    for loop in [loop for loop in _async if loop.is_closed()]:
+        del _async[loop]
 
 
 def reset_clients() -> None:

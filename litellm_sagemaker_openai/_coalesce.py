@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ._exceptions import ConfigurationError
-
 # Delta fields whose fragments a client concatenates.
 TEXT_KEYS: Final = frozenset({"content", "reasoning_content", "reasoning", "refusal"})
 # Top-level fields that must be equal for two chunks to merge; the others are the first's.
@@ -176,21 +174,3 @@ def _merge_tools(calls: list[dict[str, Any]], fragments: list[dict[str, Any]]) -
             elif value is not None:
                 target[key] = value
     return calls
-
-
-OPTION: Final = "stream_coalesce"
-_WORDS: Final = {"true": True, "false": False, "1": True, "0": False}
-
-
-def coalesce_option(params: dict[str, Any]) -> bool:
-    """``stream_coalesce`` from a call's parameters: a bool, or "true"/"false" from the env."""
-    value = params.get(OPTION)
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in _WORDS:
-        return _WORDS[value.strip().lower()]
-    raise ConfigurationError(
-        f"{OPTION} must be true or false, got {value!r}; set `{OPTION}: true` in the "
-        "deployment's litellm_params (or pass stream_coalesce=True) to merge stream chunks "
-        "that arrive together"
-    )

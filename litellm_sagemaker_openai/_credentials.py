@@ -12,6 +12,7 @@ import functools
 import hashlib
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Final, NamedTuple, Protocol
@@ -78,16 +79,6 @@ class CredentialSpec:
     aws_sts_endpoint: str | None = None
     aws_external_id: str | None = field(default=None, repr=False)
 
-    @classmethod
-    def from_params(cls, params: dict[str, Any]) -> CredentialSpec:
-        """Pick the credential parameters out of a LiteLLM params dict (others are ignored)."""
-        values = tuple(
-            (name, str(value))
-            for name in _SPEC_FIELDS
-            if (value := params.get(name)) is not None and value != ""
-        )
-        return _spec_for(values)
-
     @functools.cached_property
     def fingerprint(self) -> str:
         """A digest identifying these credentials in caches without holding secrets in keys."""
@@ -95,7 +86,14 @@ class CredentialSpec:
         return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
-_SPEC_FIELDS: Final = tuple(f.name for f in fields(CredentialSpec))
+# The aws_* options that make up a CredentialSpec (``_options.Options`` reads them).
+CREDENTIAL_OPTIONS: Final = tuple(f.name for f in fields(CredentialSpec))
+
+
+def credential_spec(values: Mapping[str, Any]) -> CredentialSpec:
+    """The spec for the ``aws_*`` values in ``values`` (absent, None or empty: not given)."""
+    given = ((name, values.get(name)) for name in CREDENTIAL_OPTIONS)
+    return _spec_for(tuple((name, str(value)) for name, value in given if value))
 
 
 @functools.lru_cache(maxsize=256)

@@ -199,6 +199,16 @@ def build_error(
     return factory(**common, response=response)  # type: ignore[no-any-return]
 
 
+def setup_error(exc: ConfigurationError | CredentialsError, *, model: str) -> Exception:
+    """A configuration or credential problem found at send time, as LiteLLM's typed error.
+
+    Credentials load lazily, on the first send: their errors surface here, not at validation.
+    """
+    if isinstance(exc, CredentialsError):
+        return build_error(SageMakerCredentialsError, str(exc), model=model, status=401)
+    return build_error(SageMakerConfigurationError, str(exc), model=model, status=400)
+
+
 def error_for_transport(
     exc: Exception, *, model: str, url: str, response: httpx.Response | None = None
 ) -> Exception:

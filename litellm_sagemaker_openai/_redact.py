@@ -7,7 +7,11 @@ output stays clean. litellm-free.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import logging
+import os
+import pkgutil
 import re
 import threading
 from collections import OrderedDict
@@ -17,26 +21,39 @@ MASK: Final = "***"
 _MAX_SECRETS: Final = 256  # tokens rotate; old ones age out instead of growing forever
 _MIN_SECRET_LEN: Final = 8  # never register short strings that would mask ordinary words
 LITELLM_LOGGERS: Final = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm_sagemaker_openai")
-# Libraries below the plugin that print secrets at DEBUG: botocore logs each STS request (web
-# identity token, external id) and response body (temporary secret key, session token); httpcore
-# and urllib3 log what they send or refuse. A filter only sees records made by its own logger,
-# so each module's logger gets one.
-LIBRARY_LOGGERS: Final = (
-    "botocore.endpoint", "botocore.parsers", "botocore.hooks", "botocore.awsrequest",
-    "botocore.httpsession", "botocore.retryhandler", "botocore.credentials", "botocore.utils",
-    "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpx", "urllib3.connectionpool",
+# Libraries below the plugin that print secrets at DEBUG: botocore signs STS requests
+# (botocore.auth logs the canonical request, with x-amz-security-token, and the signature;
+# botocore.endpoint the signed request) and logs each body (web identity token, temporary
+# secret key and session token, SSO tokens); httpcore and urllib3 log what they send or refuse.
+# A filter only sees records made by its own logger, so each logger gets one: every botocore
+# module (its loggers are named after their modules), and the names the others pick by hand.
+FIXED_LIBRARY_LOGGERS: Final = (
+    "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy",
+    "httpcore.socks", "httpx", "urllib3.connectionpool",
 )  # fmt: skip
+_MODULE_LOGGERS: Final = ("botocore",)
 
 # Patterns catch secrets we were never told about: LiteLLM logs the call's optional_params
-# (which carry aws_* for providers named "sagemaker*") before any provider code runs.
+# (which carry aws_* for providers named "sagemaker*") before any provider code runs, and
+# botocore logs base credentials found in the environment or a profile.
+_SECRET_NAMES: Final = (
+    "aws_secret_access_key|aws_session_token|aws_web_identity_token|aws_external_id|api_key|"
+    "X-Amz-Security-Token|SecretAccessKey|SessionToken|WebIdentityToken|ExternalId|"
+    # SigV4 signatures: X-Amz-Signature= in a presigned URL, Signature= in an Authorization
+    # header, and botocore.auth's "Signature:" line. A signed request can be replayed for
+    # minutes, and an STS AssumeRole replay returns fresh credentials.
+    "Signature|"
+    # SSO: the OIDC client secret and tokens, and the bearer header of GetRoleCredentials.
+    "clientSecret|accessToken|refreshToken|x-amz-sso_bearer_token"
+)
 _PATTERNS: Final = (
     (re.compile(r"sagemaker-api-key-[A-Za-z0-9+/=]+"), "sagemaker-api-key-" + MASK),
     (
+        # name, then = or : (a canonical request puts the value on the same line, botocore.auth
+        # puts the signature on the next one), then the value, quoted or not; botocore prints
+        # header values as bytes, b'...'.
         re.compile(
-            r"((?:aws_secret_access_key|aws_session_token|aws_web_identity_token|"
-            r"aws_external_id|api_key|X-Amz-Security-Token|X-Amz-Signature|"
-            r"SecretAccessKey|SessionToken|WebIdentityToken|ExternalId)"
-            r"['\"]?\s*[:=]\s*['\"]?)([^'\"\s,}&]+)",
+            rf"((?:{_SECRET_NAMES})['\"]?\s*[:=]\s*(?:b(?=['\"]))?['\"]?)([^'\"\s,}}&]+)",
             re.IGNORECASE,
         ),
         r"\1" + MASK,
@@ -107,12 +124,36 @@ def _add_filter(name: str, kind: type[logging.Filter]) -> None:
         logger.addFilter(kind())
 
 
+def _module_names(package: str) -> list[str]:
+    """``package`` and every module in it, found on disk without importing anything."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    names = [package]
+    todo = [(list(spec.submodule_search_locations), package)]
+    while todo:
+        paths, prefix = todo.pop()
+        for module in pkgutil.iter_modules(paths, prefix + "."):
+            names.append(module.name)
+            if module.ispkg:
+                tail = module.name.rpartition(".")[2]
+                todo.append(([os.path.join(path, tail) for path in paths], module.name))
+    return names
+
+
+@functools.lru_cache(maxsize=1)
+def library_loggers() -> tuple[str, ...]:
+    """Every logger below the plugin that gets the redacting filter."""
+    modules = (name for package in _MODULE_LOGGERS for name in _module_names(package))
+    return (*FIXED_LIBRARY_LOGGERS, *modules)
+
+
 def install_library_filter() -> None:
     """Attach the redacting filter to botocore's, httpcore's and urllib3's loggers (idempotent).
 
     A filter costs nothing while its logger is below DEBUG: logging checks the level first.
     """
-    for name in LIBRARY_LOGGERS:
+    for name in library_loggers():
         _add_filter(name, RedactingFilter)
 
 

@@ -6,7 +6,8 @@ from typing import Final
 
 import litellm
 
-from ._handler import SageMakerOpenAI, install_loop_capture
+from ._caller import install_loop_capture
+from ._handler import SageMakerOpenAI
 from ._redact import install_log_filter
 from ._routing import PROVIDER
 

@@ -6,42 +6,35 @@ before a socket opens.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import httpx
 
 from ._credentials import CredentialSpec, resolve_region
+from ._options import NAMES, Options
 from ._redact import register_secret
 from ._routing import PROVIDER, ModelRef, build_url, parse_model
-from ._validate import check_api_key, check_headers, check_timeout, encode_body
+from ._validate import encode_body
 
-# LiteLLM copies these into optional_params (aws_* because the provider name starts with
-# "sagemaker"; max_retries from the Router); none of them is an OpenAI parameter, and the
-# aws_* ones are secrets, so they never reach the container.
-INTERNAL_KEYS: Final = frozenset(
+# Keys of optional_params that are not OpenAI parameters, so never reach the container: the
+# plugin's options (aws_* ones are secrets), and what LiteLLM itself puts there (aws_* because
+# the provider name starts with "sagemaker"; max_retries from the Router).
+LITELLM_KEYS: Final = frozenset(
     {
-        "api_base",
-        "api_key",
         "api_version",
-        "container_model",
         "custom_llm_provider",
         "extra_body",
         "extra_headers",
-        "headers",
         "hf_model_name",
         "max_retries",
-        "model_id",
         "num_retries",
         "region_name",
         "sagemaker_base_url",
         "stream",
-        "stream_coalesce",
-        "timeout",
-        "token_expiry",
     }
 )
+INTERNAL_KEYS: Final = NAMES | LITELLM_KEYS
 INTERNAL_PREFIXES: Final = ("aws_", "litellm_", "mock_")
 
 
@@ -60,6 +53,7 @@ class Call:
     spec: CredentialSpec | None = None  # None when the caller passed a pre-minted token
     static_token: str | None = field(default=None, repr=False)
     name: str = ""  # the model as LiteLLM passed it (no provider prefix): what it is priced as
+    options: Options = field(default_factory=Options.defaults, repr=False, compare=False)
 
     @property
     def model(self) -> str:
@@ -97,44 +91,39 @@ def build_body(
 def prepare(
     model: str,
     messages: list[Any],
-    *,
+    options: Options,
     optional_params: dict[str, Any],
-    litellm_params: dict[str, Any] | None,
-    api_base: str | None,
-    api_key: str | None,
-    headers: dict[str, str] | None,
-    timeout: Any,
+    *,
     stream: bool,
 ) -> Call:
-    """Validate and assemble a :class:`Call`. Raises ConfigurationError before any I/O."""
-    params = {**(litellm_params or {}), **optional_params}
-    ref = parse_model(model, params.get("model_id"))
-    spec = CredentialSpec.from_params(params)
-    region = resolve_region(params.get("aws_region_name"), spec.aws_profile_name)
-    static_token = check_api_key(api_key)
+    """Validate and assemble a :class:`Call`. Raises ConfigurationError before any I/O.
+
+    ``options`` were parsed from the call's arguments (:meth:`Options.from_litellm`); the
+    body's OpenAI parameters come from ``optional_params``, where LiteLLM puts them.
+    """
+    ref = parse_model(model, options.model_id)
+    spec = options.credentials
+    region = resolve_region(options.aws_region_name, spec.aws_profile_name)
+    static_token = options.api_key
     register_secret(static_token)
-    url = build_url(ref, region, api_base or os.environ.get("SAGEMAKER_OPENAI_API_BASE"))
-    call_timeout = check_timeout(timeout)
-    out_headers = check_headers(headers)
-    container_model = params.get("container_model")
+    url = build_url(ref, region, options.api_base)
     body = build_body(
-        messages,
-        optional_params,
-        stream=stream,
-        container_model="" if container_model is None else str(container_model),
+        messages, optional_params, stream=stream, container_model=options.container_model
     )
-    out_headers["Accept"] = "text/event-stream" if stream else "application/json"
-    out_headers["Content-Type"] = "application/json"
+    headers = dict(options.headers)
+    headers["Accept"] = "text/event-stream" if stream else "application/json"
+    headers["Content-Type"] = "application/json"
     return Call(
         ref=ref,
         region=region,
         url=url,
         body=body,
-        content=encode_body(body),
-        headers=out_headers,
-        timeout=call_timeout,
+        content=encode_body(body, optional_params.get("extra_body")),
+        headers=headers,
+        timeout=options.timeout,
         stream=stream,
         spec=None if static_token else spec,
         static_token=static_token,
         name=model.removeprefix(PROVIDER + "/"),
+        options=options,
     )

@@ -7,6 +7,7 @@ types can escape the path (``..``, ``/``, ``?``, spaces) or reach an unintended 
 from __future__ import annotations
 
 import functools
+import os
 import re
 from dataclasses import dataclass
 from typing import Final
@@ -21,6 +22,7 @@ NAME_RE: Final = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 NAME_MAX: Final = 63  # the pattern counts alphanumerics only; the API also caps the length
 ROUTE_SUFFIX: Final = "openai/v1/chat/completions"
 API_BASE_EXAMPLE: Final = "https://runtime.sagemaker.us-east-1.amazonaws.com"
+API_BASE_ENV: Final = "SAGEMAKER_OPENAI_API_BASE"  # the process-wide default api_base
 # A URL whose authority carries userinfo: scheme://<anything but / ? #>@
 _USERINFO_RE: Final = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
 
@@ -120,11 +122,15 @@ def build_url(ref: ModelRef, region: str, api_base: str | None = None) -> str:
     """The full chat-completions URL; ``api_base`` replaces the host (VPC, FIPS or tests).
 
     ``api_base`` may be a bare origin (``https://vpce-...``) or may carry a path prefix; the
-    route path is appended to it. It is checked first (:func:`check_api_base`).
+    route path is appended to it. Without one, ``SAGEMAKER_OPENAI_API_BASE`` is the default;
+    either is checked first (:func:`check_api_base`).
     """
-    if not api_base:
-        return runtime_base(region) + ref.path
-    return check_api_base(api_base).rstrip("/") + ref.path
+    if api_base:
+        return check_api_base(api_base).rstrip("/") + ref.path
+    from_env = os.environ.get(API_BASE_ENV)
+    if from_env:
+        return check_api_base(from_env, API_BASE_ENV).rstrip("/") + ref.path
+    return runtime_base(region) + ref.path
 
 
 def _shown(api_base: str) -> str:
@@ -132,57 +138,66 @@ def _shown(api_base: str) -> str:
     return repr(_USERINFO_RE.sub(r"\1***@", api_base))
 
 
-def _bad_base(api_base: str, problem: str) -> ConfigurationError:
+def _bad_base(api_base: str, problem: str, setting: str) -> ConfigurationError:
+    name = f"{setting} (the default api_base)" if setting == API_BASE_ENV else setting
+    fix = f"set {setting} to" if setting == API_BASE_ENV else "pass"
     return ConfigurationError(
-        f"api_base {_shown(api_base)} {problem}; pass an http(s) URL like "
+        f"{name} {_shown(api_base)} {problem}; {fix} an http(s) URL like "
         f"'{API_BASE_EXAMPLE}' (no credentials, query or fragment)"
     )
 
 
-def check_api_base(api_base: object) -> str:
+def check_api_base(api_base: object, setting: str = "api_base") -> str:
     """Return ``api_base`` if it is a URL the route can be called at, else raise ConfigurationError.
 
     Refused: non-strings; whitespace or control characters anywhere (``urlsplit`` silently
     drops tabs and newlines, and httpx would send the rest); ``user:password@`` (httpx would turn
     it into Basic auth in place of the bearer token); anything ``urlsplit`` cannot parse; a
-    missing or non-ASCII host; a port outside 1-65535; a query or fragment.
+    missing or non-ASCII host; a port outside 1-65535; a query or fragment, even an empty one
+    (the route path is appended, so ``http://h?`` would send ``POST /?/endpoints/...``).
+    ``setting`` names where the value came from in the message.
     """
     if not isinstance(api_base, str):
         raise ConfigurationError(
-            f"api_base must be a string URL like '{API_BASE_EXAMPLE}', got "
+            f"{setting} must be a string URL like '{API_BASE_EXAMPLE}', got "
             f"{type(api_base).__name__}"
         )
+    problem = _api_base_problem(api_base)
+    if problem is not None:
+        raise _bad_base(api_base, problem, setting)
+    return api_base
+
+
+def _api_base_problem(api_base: str) -> str | None:
+    """What is wrong with ``api_base``, or None; see :func:`check_api_base`."""
     for index, char in enumerate(api_base):
         if char.isspace() or not char.isprintable():
-            raise _bad_base(
-                api_base, f"contains the whitespace or control character {char!r} at {index}"
-            )
+            return f"contains the whitespace or control character {char!r} at {index}"
     if _USERINFO_RE.search(api_base):
-        raise _bad_base(
-            api_base,
+        return (
             "carries user:password@ credentials, which would replace the SageMaker bearer token "
-            "(the plugin authenticates with that token only); remove them",
+            "(the plugin authenticates with that token only); remove them"
         )
+    bad_port = "has an invalid port: ports are 1-65535"
     try:
         parts = urlsplit(api_base)
         port = parts.port
     except ValueError as exc:
-        if "port" in str(exc).lower():
-            raise _bad_base(api_base, "has an invalid port: ports are 1-65535") from None
-        raise _bad_base(api_base, f"is not a valid URL ({exc})") from None
+        return bad_port if "port" in str(exc).lower() else f"is not a valid URL ({exc})"
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise _bad_base(api_base, "is not an http(s) URL")
-    if parts.query or parts.fragment:
-        raise _bad_base(api_base, "has a query or fragment")
+        return "is not an http(s) URL"
+    # Not parts.query/parts.fragment: an empty '?' or '#' parses as none, yet is still there.
+    if "?" in api_base or "#" in api_base:
+        return "has a query or fragment ('?' or '#', even with nothing after it)"
     host = parts.hostname
     if not host:
-        raise _bad_base(api_base, "has no host")
+        return "has no host"
     if port == 0:
-        raise _bad_base(api_base, "has an invalid port: ports are 1-65535")
+        return bad_port
     if not host.isascii():
         try:
             hint = f"write the host in its IDNA form, {host.encode('idna').decode('ascii')!r}"
         except UnicodeError:
             hint = "use an ASCII host name"
-        raise _bad_base(api_base, f"has a non-ASCII host: {hint}")
-    return api_base
+        return f"has a non-ASCII host: {hint}"
+    return None

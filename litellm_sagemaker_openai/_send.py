@@ -9,6 +9,7 @@ fall back, for streams as well as for plain calls.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, Final
 
 import httpx
@@ -38,7 +39,8 @@ def _request(call: Call, token: str, client: httpx.Client | httpx.AsyncClient) -
 
 
 def _token(call: Call) -> str:
-    return call.static_token or TOKENS.get(call.spec or _no_spec(), call.region)
+    expiry = call.options.token_expiry
+    return call.static_token or TOKENS.get(call.spec or _no_spec(), call.region, expiry)
 
 
 def _no_spec() -> Any:
@@ -132,7 +134,7 @@ class _Retries:
         if call.spec is None:
             return False
         self._auth_used = True
-        TOKENS.invalidate(call.spec, call.region, token)
+        TOKENS.invalidate(call.spec, call.region, token, call.options.token_expiry)
         return True
 
 
@@ -156,13 +158,18 @@ def open_sync(call: Call) -> httpx.Response:
             raise _error(call, response, body)
 
 
-async def open_async(call: Call) -> httpx.Response:
-    """Async twin of :func:`open_sync`; must run on the loop that will read the stream."""
+async def open_async(call: Call, on_sent: Callable[[], None] | None = None) -> httpx.Response:
+    """Async twin of :func:`open_sync`; must run on the loop that will read the stream.
+
+    ``on_sent`` is called when the request starts going out: connecting, TLS and the token are
+    behind it (see ``_open.py``).
+    """
     client = async_client()
     retries = _Retries(call)
     while True:
-        token = call.static_token or await TOKENS.aget(call.spec or _no_spec(), call.region)
-        with exchange(retries.fresh_only) as state:
+        expiry = call.options.token_expiry
+        token = call.static_token or await TOKENS.aget(call.spec or _no_spec(), call.region, expiry)
+        with exchange(retries.fresh_only, on_sent) as state:
             try:
                 response = await client.send(_request(call, token, client), stream=True)
             except httpx.TransportError as exc:

@@ -10,10 +10,8 @@ makes the logged cost use the container's token counts.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from typing import Any, Final
 
 import httpx
@@ -33,7 +31,6 @@ from ._request import Call
 from ._routing import PROVIDER
 from ._sse import SSEDecoder, aiter_sse, iter_sse
 from ._template import ChunkBuilder
-from ._threads import CLOSE_POOL
 
 Chunk = ModelResponseStream | GenericStreamingChunk
 # After [DONE] the body should end at once. Reading its terminator returns the connection to the
@@ -188,14 +185,12 @@ async def _adrain(raw: AsyncIterator[bytes], response: httpx.Response) -> None:
         return
 
 
-def iter_chunks(
-    response: httpx.Response, call: Call, coalesce: bool = False
-) -> Generator[Chunk, None, None]:
+def iter_chunks(response: httpx.Response, call: Call) -> Generator[Chunk, None, None]:
     """Sync stream of LiteLLM chunks over an open response; always closes it."""
     converter, decoder = ChunkConverter(call), SSEDecoder()
     raw = response.iter_bytes()
     try:
-        if coalesce:
+        if call.options.stream_coalesce:
             for batch in iter_batches(raw, decoder):
                 yield from converter.convert_all(batch)
         else:
@@ -215,13 +210,11 @@ def iter_chunks(
         yield final
 
 
-async def aiter_chunks(
-    response: httpx.Response, call: Call, coalesce: bool = False
-) -> AsyncGenerator[Chunk, None]:
+async def aiter_chunks(response: httpx.Response, call: Call) -> AsyncGenerator[Chunk, None]:
     """Async twin of :func:`iter_chunks`; coalescing reads ahead (see ``_batches``)."""
     converter, decoder = ChunkConverter(call), SSEDecoder()
     raw = response.aiter_bytes()
-    ahead = ReadAhead(raw, decoder) if coalesce else None
+    ahead = ReadAhead(raw, decoder) if call.options.stream_coalesce else None
     try:
         if ahead is not None:
             while payloads := await ahead.next_batch():
@@ -244,100 +237,3 @@ async def aiter_chunks(
     final = converter.final()
     if final is not None:
         yield final
-
-
-class ChunkStream:
-    """What ``streaming`` returns: the chunks of an open response, which it owns until closed.
-
-    A generator would not do: one that is never iterated never runs its ``finally``, so a
-    stream opened and dropped would hold its pooled connection for good.
-    """
-
-    __slots__ = ("__weakref__", "_call", "_chunks", "_coalesce", "_response")
-
-    def __init__(self, call: Call, response: httpx.Response, coalesce: bool = False) -> None:
-        self._call = call
-        self._response = response
-        self._coalesce = coalesce
-        self._chunks: Generator[Chunk, None, None] | None = None
-
-    def __iter__(self) -> ChunkStream:
-        return self
-
-    def __next__(self) -> Chunk:
-        if self._chunks is None:
-            self._chunks = iter_chunks(self._response, self._call, self._coalesce)
-        return next(self._chunks)
-
-    def close(self) -> None:
-        """Stop reading and give the connection back (closed, as the answer is unfinished)."""
-        if self._chunks is not None:
-            self._chunks.close()
-        self._response.close()
-
-    def __del__(self) -> None:
-        # Closing takes httpcore's pool lock, which this thread may hold right now (a collection
-        # can run anywhere), so the close is handed to a thread of its own.
-        if not self._response.is_closed:
-            with contextlib.suppress(RuntimeError):  # the interpreter is shutting down
-                CLOSE_POOL.get().submit(self._response.close)
-
-
-class AsyncChunkStream:
-    """What ``astreaming`` returns: like :class:`ChunkStream`, for a response opened on ``loop``.
-
-    With no response yet it opens one on first read, through ``opener`` (the lazy path).
-    Dropped unclosed, it schedules the close on the loop that owns the connection.
-    """
-
-    __slots__ = ("__weakref__", "_call", "_chunks", "_coalesce", "_loop", "_opener", "_response")
-
-    def __init__(
-        self,
-        call: Call,
-        response: httpx.Response | None = None,
-        loop: asyncio.AbstractEventLoop | None = None,
-        opener: Callable[[Call], Awaitable[httpx.Response]] | None = None,
-        coalesce: bool = False,
-    ) -> None:
-        self._call = call
-        self._coalesce = coalesce
-        self._response = response
-        self._loop = loop
-        self._opener = opener
-        self._chunks: AsyncGenerator[Chunk, None] | None = None
-
-    def __aiter__(self) -> AsyncChunkStream:
-        return self
-
-    async def __anext__(self) -> Chunk:
-        if self._chunks is None:
-            if self._response is None:
-                if self._opener is None:
-                    raise StopAsyncIteration
-                self._loop = asyncio.get_running_loop()
-                self._response = await self._opener(self._call)
-            self._chunks = aiter_chunks(self._response, self._call, self._coalesce)
-        return await self._chunks.__anext__()
-
-    async def aclose(self) -> None:
-        """Stop reading and give the connection back (closed, as the answer is unfinished)."""
-        if self._chunks is not None:
-            await self._chunks.aclose()
-        if self._response is not None:
-            await self._response.aclose()
-
-    def __del__(self) -> None:
-        response, loop = self._response, self._loop
-        if response is not None and loop is not None and not response.is_closed:
-            with contextlib.suppress(RuntimeError):  # a closed loop took its sockets with it
-                loop.call_soon_threadsafe(_close_on_loop, loop, response)
-
-
-_closing: set[asyncio.Task[None]] = set()  # strong references until each close has run
-
-
-def _close_on_loop(loop: asyncio.AbstractEventLoop, response: httpx.Response) -> None:
-    task = loop.create_task(response.aclose())
-    _closing.add(task)
-    task.add_done_callback(_closing.discard)

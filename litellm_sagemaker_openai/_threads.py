@@ -49,5 +49,5 @@ MINT_POOL: Final = PrivatePool(2, "sagemaker-openai-mint")
 # Lookups run only when a new connection is opened, and concurrent lookups of one name share one
 # call (see _transport.py), so a few workers cover any number of hosts.
 RESOLVE_POOL: Final = PrivatePool(4, "sagemaker-openai-dns")
-# Closing a stream that was dropped without being closed (see _stream.ChunkStream.__del__).
+# Closing a stream that was dropped without being closed (see _iterators.ChunkStream.__del__).
 CLOSE_POOL: Final = PrivatePool(1, "sagemaker-openai-close")

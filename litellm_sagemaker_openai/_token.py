@@ -61,15 +61,31 @@ def mint_token(
     )
 
 
-def expiry_seconds(expiry: timedelta) -> int:
-    """Validate a token lifetime and return it in whole seconds (1 s to 12 h)."""
-    seconds = expiry.total_seconds()
-    if seconds <= 0 or seconds > MAX_TOKEN_SECONDS:
+def expiry_seconds(expiry: object) -> int:
+    """Validate a token lifetime and return it in seconds.
+
+    Accepted: a ``timedelta`` of a whole number of seconds, from 1 second to 12 hours.
+    ``X-Amz-Expires`` counts whole seconds, so a sub-second part is refused rather than rounded:
+    down, 0.5 s minted ``X-Amz-Expires=0``, which the route refuses, and 1.9 s a 1 s token; up,
+    a token would outlive what was asked.
+    """
+    example = "pass e.g. expiry=timedelta(hours=1)"
+    if not isinstance(expiry, timedelta):
         raise ConfigurationError(
-            f"token expiry must be between 1 second and 12 hours, got {expiry}; "
-            "pass e.g. expiry=timedelta(hours=1)"
+            f"token expiry must be a datetime.timedelta, got {type(expiry).__name__} "
+            f"{expiry!r}; {example}"
         )
-    return int(seconds)
+    seconds = expiry.days * 86400 + expiry.seconds  # exact, unlike total_seconds()
+    if expiry.microseconds:
+        raise ConfigurationError(
+            f"token expiry must be a whole number of seconds (X-Amz-Expires counts seconds), got "
+            f"{expiry}; pass e.g. expiry=timedelta(seconds={max(seconds, 1)})"
+        )
+    if not 1 <= seconds <= MAX_TOKEN_SECONDS:
+        raise ConfigurationError(
+            f"token expiry must be between 1 second and 12 hours, got {expiry}; {example}"
+        )
+    return seconds
 
 
 def generate_token(
@@ -83,13 +99,16 @@ def generate_token(
         region: AWS region the token is for. When omitted it is resolved from
             ``AWS_REGION_NAME``, ``AWS_REGION``, ``AWS_DEFAULT_REGION``, then the profile.
         credentials: botocore credentials. When omitted, botocore's default chain is used.
-        expiry: token lifetime, between 1 second and 12 hours.
+        expiry: token lifetime: a ``timedelta`` of a whole number of seconds, from 1 second
+            to 12 hours. A sub-second part is refused, not rounded: ``X-Amz-Expires`` counts
+            whole seconds, and 0.5 s would mint ``X-Amz-Expires=0``, which the route refuses.
 
     Returns:
         The token, ready for ``Authorization: Bearer <token>``.
 
     Raises:
-        ConfigurationError: no region could be found, or the expiry is out of range.
+        ConfigurationError: no region could be found, or the expiry is not a ``timedelta``,
+            not whole seconds, or out of range.
         CredentialsError: no AWS credentials could be found.
     """
     seconds = expiry_seconds(expiry)

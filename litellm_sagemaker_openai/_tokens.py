@@ -1,4 +1,4 @@
-"""A process-wide bearer-token cache: one mint per (credentials, region), refreshed early.
+"""A process-wide bearer-token cache: one mint per (credentials, region, lifetime), refreshed early.
 
 The warm path is a dict lookup and a clock read, with no lock and no I/O. A cold or stale
 entry is minted under a per-key lock, so concurrent callers (threads, or coroutines that
@@ -32,6 +32,9 @@ MAX_REFRESH_MARGIN: Final = 300.0  # refresh at most 5 minutes before expiry...
 MARGIN_FRACTION: Final = 0.1  # ...or 10% of the lifetime for short-lived tokens
 
 
+_Key = tuple[str, str, int]  # credentials' fingerprint, region, token lifetime in seconds
+
+
 @dataclass(frozen=True)
 class _Entry:
     token: str = field(repr=False)
@@ -49,49 +52,58 @@ class TokenCache:
     ) -> None:
         self._expires = expiry_seconds(expiry)
         self._clock = clock
-        self._entries: dict[tuple[str, str], _Entry] = {}
+        self._entries: dict[_Key, _Entry] = {}
         self._credentials: dict[str, CredentialSource] = {}
-        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._locks: dict[_Key, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self.mints = 0  # how many tokens were minted; read by tests and benchmarks
 
     def __repr__(self) -> str:
         return f"TokenCache(entries={len(self._entries)}, mints={self.mints})"
 
-    def peek(self, spec: CredentialSpec, region: str) -> str | None:
-        """The cached token if it is still fresh; never blocks, never mints."""
-        entry = self._entries.get((spec.fingerprint, region))
+    def _key(self, spec: CredentialSpec, region: str, expiry: int | None) -> _Key:
+        return (spec.fingerprint, region, self._expires if expiry is None else expiry)
+
+    def peek(self, spec: CredentialSpec, region: str, expiry: int | None = None) -> str | None:
+        """The cached token if it is still fresh; never blocks, never mints.
+
+        ``expiry``: the tokens' lifetime in seconds (validated by the caller); the cache's own
+        default when None.
+        """
+        entry = self._entries.get(self._key(spec, region, expiry))
         if entry is not None and self._clock() < entry.refresh_at:
             return entry.token
         return None
 
-    def get(self, spec: CredentialSpec, region: str) -> str:
+    def get(self, spec: CredentialSpec, region: str, expiry: int | None = None) -> str:
         """A fresh token, minting (and maybe loading credentials) if needed. May block."""
-        token = self.peek(spec, region)
+        token = self.peek(spec, region, expiry)
         if token is not None:
             return token
-        key = (spec.fingerprint, region)
+        key = self._key(spec, region, expiry)
         with self._lock_for(key):
-            token = self.peek(spec, region)  # another caller may have minted meanwhile
+            token = self.peek(spec, region, expiry)  # another caller may have minted meanwhile
             if token is None:
-                token = self._mint(spec, region, key)
+                token = self._mint(spec, key)
             return token
 
-    async def aget(self, spec: CredentialSpec, region: str) -> str:
+    async def aget(self, spec: CredentialSpec, region: str, expiry: int | None = None) -> str:
         """Async :meth:`get`: the warm path stays on the loop, the cold path goes to a thread."""
-        token = self.peek(spec, region)
+        token = self.peek(spec, region, expiry)
         if token is not None:
             return token
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(MINT_POOL.get(), self.get, spec, region)
+        return await loop.run_in_executor(MINT_POOL.get(), self.get, spec, region, expiry)
 
-    def invalidate(self, spec: CredentialSpec, region: str, token: str) -> None:
+    def invalidate(
+        self, spec: CredentialSpec, region: str, token: str, expiry: int | None = None
+    ) -> None:
         """Drop ``token`` after the route refused it (only if it is still the cached one).
 
         The credentials are dropped too, so the next mint reloads them: keys rotated in a
         shared-credentials file or the environment are picked up by the retry.
         """
-        key = (spec.fingerprint, region)
+        key = self._key(spec, region, expiry)
         entry = self._entries.get(key)
         if entry is not None and entry.token == token:
             self._entries.pop(key, None)
@@ -103,14 +115,15 @@ class TokenCache:
         self._credentials.clear()
         self.mints = 0
 
-    def _lock_for(self, key: tuple[str, str]) -> threading.Lock:
+    def _lock_for(self, key: _Key) -> threading.Lock:
         lock = self._locks.get(key)
         if lock is None:
             with self._locks_guard:
                 lock = self._locks.setdefault(key, threading.Lock())
         return lock
 
-    def _mint(self, spec: CredentialSpec, region: str, key: tuple[str, str]) -> str:
+    def _mint(self, spec: CredentialSpec, key: _Key) -> str:
+        _, region, expires = key
         credentials = self._credentials.get(spec.fingerprint)
         if credentials is None:
             credentials = load_credentials(spec, region)
@@ -119,14 +132,14 @@ class TokenCache:
         # otherwise mix the old key id with the new secret.
         frozen = freeze(credentials)
         now = self._clock()
-        token = mint_token(frozen, region, self._expires)
+        token = mint_token(frozen, region, expires)
         register_secret(token, frozen.secret_key, frozen.token)
-        deadline = now + self._expires
+        deadline = now + expires
         cred_expiry = credential_expiry(credentials)
         if cred_expiry is not None:
             # The service honours a token only while its signing credentials are valid.
             deadline = min(deadline, cred_expiry.astimezone(timezone.utc).timestamp())
-        margin = min(MAX_REFRESH_MARGIN, MARGIN_FRACTION * self._expires)
+        margin = min(MAX_REFRESH_MARGIN, MARGIN_FRACTION * expires)
         self._entries[key] = _Entry(token, max(now, deadline - margin))
         self.mints += 1
         return token

@@ -23,7 +23,7 @@ import ipaddress
 import socket
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -44,6 +44,7 @@ class Exchange:
     reused: bool | None = None  # None until the request's first byte was written
     received: int = 0  # response bytes read while the request was being sent
     fresh_only: Origin | None = None  # idle connections to this origin count as expired
+    on_sent: Callable[[], None] | None = None  # called once, when the request starts going out
 
     @property
     def stale(self) -> bool:
@@ -55,9 +56,11 @@ _EXCHANGE: ContextVar[Exchange | None] = ContextVar("sagemaker_openai_exchange",
 
 
 @contextlib.contextmanager
-def exchange(fresh_only: Origin | None = None) -> Iterator[Exchange]:
+def exchange(
+    fresh_only: Origin | None = None, on_sent: Callable[[], None] | None = None
+) -> Iterator[Exchange]:
     """Account the request sent inside the block (the contextvar follows the sending task)."""
-    state = Exchange(fresh_only=fresh_only)
+    state = Exchange(fresh_only=fresh_only, on_sent=on_sent)
     token = _EXCHANGE.set(state)
     try:
         yield state
@@ -81,6 +84,8 @@ class _Accounting:
         state = _EXCHANGE.get()
         if state is not None and state.reused is None:
             state.reused = self._used
+            if state.on_sent is not None:
+                state.on_sent()
         self._used = True
 
     @staticmethod

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterator
 from typing import Any, Final
 
 import httpx
@@ -129,47 +130,140 @@ def check_headers(headers: object) -> dict[str, str]:
     return out
 
 
-def encode_body(body: dict[str, Any]) -> bytes:
-    """The request body as JSON bytes, once; anything JSON cannot carry is refused by name."""
+def encode_body(body: dict[str, Any], extra_body: object = None) -> bytes:
+    """The request body as UTF-8 JSON bytes, once; anything JSON cannot carry is refused by name.
+
+    Only a failure pays for the search that names the culprit, so the usual call is one
+    ``json.dumps``. ``extra_body`` is the caller's dict that ``body`` was merged from, so a
+    problem in it is reported at ``extra_body[...]``.
+    """
     try:
         text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError):
-        raise ConfigurationError(_json_problem(body)) from None
-    return text.encode("utf-8")
+        return text.encode("utf-8")  # a lone surrogate fails here (UnicodeEncodeError)
+    except (TypeError, ValueError, RecursionError) as exc:
+        problem = _json_problem(body, extra_body if isinstance(extra_body, dict) else {}, exc)
+    raise ConfigurationError(problem)  # outside the except: no chained traceback to carry
 
 
-def _json_problem(body: dict[str, Any]) -> str:
+# The JSON encoder runs out of stack somewhere under ~1,000 levels, depending on how deep the
+# caller already is; past this depth a RecursionError is blamed on the nesting.
+MAX_DEPTH: Final = 500
+_PATH_SHOWN: Final = 12  # segments of a path shown before it is cut short
+_PLAIN: Final = "pass only str, int, finite float, bool, None, list and dict values"
+_Problem = tuple[str, str]  # what is wrong, how to fix it
+
+
+def _json_problem(body: dict[str, Any], extra: dict[Any, Any], exc: Exception) -> str:
+    max_depth = MAX_DEPTH if isinstance(exc, RecursionError) else None
     for key, value in body.items():
-        found = _find_unencodable(value, key)
+        from_extra = key in extra and extra[key] is value
+        subject = "extra_body" if from_extra else f"parameter {key!r}"
+        problem = _key_problem(key)
+        if problem is not None:
+            where = "extra_body" if from_extra else "the call"
+            return f"{subject} cannot be sent as JSON: {where} {problem[0]}; {problem[1]}"
+        root = f"extra_body[{key!r}]" if from_extra else str(key)
+        # extra_body itself is an ancestor of its values: a value that holds it is a cycle.
+        ancestors = {id(extra): -1} if from_extra else {}
+        found = _find_unencodable(value, root, ancestors, max_depth)
         if found is not None:
-            path, what = found
-            return (
-                f"parameter {key!r} cannot be sent as JSON: {path} {what}; pass only str, int, "
-                "finite float, bool, None, list and dict values"
-            )
-    return "the request cannot be sent as JSON; pass only plain JSON values"
+            where, (what, fix) = found
+            return f"{subject} cannot be sent as JSON: {where} {what}; {fix}"
+    return f"the request cannot be sent as JSON ({type(exc).__name__}: {exc}); {_PLAIN}"
 
 
-def _find_unencodable(value: Any, path: str) -> tuple[str, str] | None:
+def _string_problem(text: str) -> str | None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (
+            f"the lone surrogate {text[exc.start]!r} at index {exc.start}, which UTF-8 cannot "
+            "encode (text decoded with errors='surrogateescape', or half of a UTF-16 pair)"
+        )
+    return None
+
+
+_SURROGATE_FIX: Final = "remove it, or replace it with text.encode('utf-8', 'replace').decode()"
+
+
+def _key_problem(key: object) -> _Problem | None:
+    if isinstance(key, str):
+        bad = _string_problem(key)
+        return None if bad is None else (f"has a key {key!r} with {bad}", _SURROGATE_FIX)
+    if isinstance(key, float) and not math.isfinite(key):
+        return f"has the key {key!r}, which JSON cannot represent", _PLAIN
+    if key is None or isinstance(key, (int, float)):
+        return None
+    return f"has a key of type {type(key).__name__}", "use str keys"
+
+
+def _value_problem(value: object) -> _Problem | None:
+    """What is wrong with a value that is not a container, if anything."""
+    if isinstance(value, str):
+        bad = _string_problem(value)
+        return None if bad is None else (f"is a string with {bad}", _SURROGATE_FIX)
     if isinstance(value, float):
         if math.isfinite(value):
             return None
         name = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-        return path, f"is {name}, which JSON cannot represent"
-    if value is None or isinstance(value, (str, int)):
+        return f"is {name}, which JSON cannot represent", _PLAIN
+    if value is None or isinstance(value, (int, dict, list, tuple)):
         return None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, (str, int, float, bool)) and key is not None:
-                return path, f"has a key of type {type(key).__name__}"
-            found = _find_unencodable(item, f"{path}[{key!r}]")
-            if found is not None:
-                return found
-        return None
-    if isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            found = _find_unencodable(item, f"{path}[{index}]")
-            if found is not None:
-                return found
-        return None
-    return path, f"is a {type(value).__name__}, which JSON cannot encode"
+    return f"is a {type(value).__name__}, which JSON cannot encode", _PLAIN
+
+
+def _path(root: str, segments: list[str]) -> str:
+    if len(segments) <= _PATH_SHOWN:
+        return root + "".join(segments)
+    return f"{root}{''.join(segments[:_PATH_SHOWN])}… ({len(segments)} levels down)"
+
+
+def _find_unencodable(
+    value: Any, root: str, ancestors: dict[int, int], max_depth: int | None
+) -> tuple[str, _Problem] | None:
+    """The first part of ``value`` JSON cannot carry, depth first in the encoder's order.
+
+    Iterative, so the search cannot itself exhaust the stack on the nesting it reports, and it
+    keeps the containers on the current path (``ancestors``: id -> path length, -1 for
+    extra_body itself), so a cycle is reported instead of followed.
+    """
+    segments: list[str] = []  # the path of ``value`` below ``root``
+    frames: list[tuple[int, Iterator[tuple[str, Any]]]] = []  # containers being walked
+    while True:
+        problem = _value_problem(value)
+        if problem is not None:
+            return _path(root, segments), problem
+        if isinstance(value, (dict, list, tuple)):
+            if id(value) in ancestors:
+                depth = ancestors[id(value)]
+                again = "extra_body" if depth < 0 else _path(root, segments[:depth])
+                return _path(root, segments), (
+                    f"is {again} again: a cycle, which JSON cannot encode",
+                    "pass a copy without the reference back",
+                )
+            if max_depth is not None and len(frames) >= max_depth:
+                return _path(root, segments), (
+                    f"nests more than {max_depth} levels deep, deeper than a JSON encoder or "
+                    "a container's parser goes",
+                    "flatten it, or send the deep part as a JSON string",
+                )
+            if isinstance(value, dict):
+                for key in value:
+                    problem = _key_problem(key)
+                    if problem is not None:
+                        return _path(root, segments), problem
+                children: Iterator[tuple[str, Any]] = ((f"[{k!r}]", v) for k, v in value.items())
+            else:
+                children = ((f"[{i}]", v) for i, v in enumerate(value))
+            ancestors[id(value)] = len(segments)
+            frames.append((id(value), children))
+        while frames:  # the next child of the innermost container that has one left
+            child = next(frames[-1][1], None)
+            if child is not None:
+                del segments[len(frames) - 1 :]
+                segments.append(child[0])
+                value = child[1]
+                break
+            ancestors.pop(frames.pop()[0])
+        else:
+            return None

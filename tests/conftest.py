@@ -9,6 +9,7 @@ os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 # No test may reach instance metadata (169.254.169.254) or read the developer's AWS files.
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -57,3 +58,19 @@ def fresh_tokens() -> Iterator[None]:
     _profile_region.cache_clear()
     yield
     TOKENS.clear()
+
+
+@pytest.fixture
+def debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Every logger at DEBUG: the root (botocore, httpcore, httpx, the emulator reach it) and
+    LiteLLM's own, as ``litellm._turn_on_debug()`` sets them; restored afterwards."""
+    import litellm
+
+    litellm._turn_on_debug()
+    caplog.set_level(logging.DEBUG)
+    try:
+        yield caplog
+    finally:
+        for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+        litellm.set_verbose = False

@@ -31,6 +31,7 @@ from ._forward import (
     relay,
     relay_event_stream,
 )
+from ._paths import RawPathRouting, segment_name
 from ._sigv4 import verify_sigv4
 from ._tokens import TokenRejected, Verdict, verify_token
 
@@ -223,10 +224,10 @@ async def read_body(request: Request) -> bytes:
 def _names(request: Request) -> tuple[str, str | None]:
     params = request.path_params
     try:
-        endpoint = validate_name(params["endpoint"])
+        endpoint = validate_name(segment_name(params["endpoint"]))
         component = params.get("component")
         if component is not None:
-            validate_name(component, "inference component")
+            component = validate_name(segment_name(component), "inference component")
     except ValueError as exc:
         raise RouteError(400, str(exc), "ValidationError") from None
     return endpoint, component
@@ -302,7 +303,8 @@ def create_emulator_app(config: EmulatorConfig) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(AccessLogMiddleware)],
+        # Outermost: the router and the access log see the path as it was sent (_paths.py).
+        middleware=[Middleware(RawPathRouting), Middleware(AccessLogMiddleware)],
         exception_handlers={HTTPException: _not_found},
     )
     # Starlette answers a path with an extra trailing slash with a 307 to the other spelling;

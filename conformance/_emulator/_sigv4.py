@@ -2,12 +2,15 @@
 
 The request is rebuilt from what arrived on the wire (method, raw path, raw query, the signed
 headers and the body) and botocore recomputes the signature, so anything botocore can sign,
-such as LiteLLM's ``sagemaker_chat/`` provider, verifies here.
+such as LiteLLM's ``sagemaker_chat/`` provider, verifies here. What botocore would read
+leniently is refused first: a Host that is not a host name, a path or query with whitespace or
+control characters (``urlsplit`` drops tabs and newlines), a date that is not 16 ASCII characters.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from typing import Final
 
@@ -16,6 +19,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 
 from ._credentials import TestCredentials
+from ._refusals import malformed
 from ._tokens import (
     ALGORITHM,
     MAX_CLOCK_SKEW_SECONDS,
@@ -32,10 +36,19 @@ from ._tokens import (
 
 SERVICE: Final = "sagemaker"
 _AUTH_FIELDS: Final = ("Credential", "SignedHeaders", "Signature")
+# A host name (underscores too: container names have them), IPv4 or bracketed IPv6 address
+# (--host ::1), with an optional port.
+_HOST_RE: Final = re.compile(r"(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+# Visible ASCII without "#" (and "?" in the path): what urlsplit would not move elsewhere.
+_PATH_RE: Final = re.compile(r"/[\x21\x22\x24-\x3e\x40-\x7e]*")
+_QUERY_RE: Final = re.compile(r"[\x21\x22\x24-\x7e]*")
+_HEADER_TEXT_RE: Final = re.compile(r"[\x20-\x7e]*")
 
 
 def parse_authorization(value: str) -> dict[str, str]:
     """Split ``AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...``."""
+    if not _HEADER_TEXT_RE.fullmatch(value):
+        malformed("the Authorization header has a control or non-ASCII character")
     algorithm, _, rest = value.strip().partition(" ")
     if algorithm != ALGORITHM:
         raise TokenRejected("malformed", f"the Authorization header is not {ALGORITHM}")
@@ -90,6 +103,10 @@ def verify_sigv4(
     if "host" not in signed_names or any(name not in headers for name in signed_names):
         raise TokenRejected("malformed", "SignedHeaders must include host and name sent headers")
     secret = find_secret(scope.access_key_id, credentials)
+    if not _HOST_RE.fullmatch(headers["host"]):
+        malformed("the Host header is not a host name with an optional port")
+    if not _PATH_RE.fullmatch(raw_path) or not _QUERY_RE.fullmatch(query_string):
+        malformed("the path or query has whitespace, a control, '#' or a non-ASCII character")
 
     content_sha = headers.get("x-amz-content-sha256")
     if content_sha not in (None, UNSIGNED_PAYLOAD, hashlib.sha256(body).hexdigest()):

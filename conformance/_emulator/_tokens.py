@@ -1,23 +1,19 @@
 """Verify SageMaker bearer tokens the way the service does, from a known set of test secrets.
 
 A token is ``sagemaker-api-key-`` + base64 of a SigV4 pre-signed URL for ``CallWithBearerToken``
-plus ``&Version=1``. Verification checks that the URL is that request (host, path, action,
-version, parameters), recomputes the query signature with botocore (the same signer that
-minted it) and checks the clock. Rule names are stable: tests and the docs use them.
-No message here ever contains the token, its signature or a secret.
+plus ``&Version=1``. Verification reads the URL strictly (``_presigned``: only the bytes
+botocore's signer writes parse), checks that it is that request (host, path, action, version,
+parameters), recomputes the signature with botocore over the canonical request, and checks the
+clock. Every failure is a ``TokenRejected`` naming a stable rule (``_refusals``); tests and the
+docs use the names. No message here ever contains the token, its signature or a secret.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import calendar
 import hmac
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
-from urllib.parse import unquote, urlsplit
 
 from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
@@ -33,49 +29,38 @@ from litellm_sagemaker_openai import (
 )
 
 from ._credentials import TestCredentials
+from ._presigned import (
+    QUERY_ORDER,
+    PresignedUrl,
+    check_form,
+    decode_token,
+    parse_amz_date,
+    parse_expires,
+    parse_url,
+)
+from ._refusals import RULES, TokenRejected, malformed
+
+__all__ = [
+    "ALGORITHM",
+    "MAX_CLOCK_SKEW_SECONDS",
+    "RULES",
+    "Scope",
+    "TokenRejected",
+    "Verdict",
+    "check_clock",
+    "check_request",
+    "check_scope",
+    "check_signature",
+    "compute_signature",
+    "find_secret",
+    "parse_amz_date",
+    "parse_scope",
+    "verify_token",
+]
 
 ALGORITHM: Final = "AWS4-HMAC-SHA256"
-AMZ_DATE_FORMAT: Final = "%Y%m%dT%H%M%SZ"
 # AWS tolerates a few minutes of clock drift between signer and service.
 MAX_CLOCK_SKEW_SECONDS: Final = 300
-
-# rule -> (HTTP status, AWS error type). 401: no usable credential at all; 403: a credential
-# AWS would parse and then refuse (identity, signature, scope or time), as AWS answers those.
-RULES: Final[dict[str, tuple[int, str]]] = {
-    "missing": (401, "MissingAuthenticationTokenException"),
-    "prefix": (401, "IncompleteSignatureException"),
-    "malformed": (401, "IncompleteSignatureException"),
-    "version": (401, "IncompleteSignatureException"),
-    "action": (403, "AccessDeniedException"),
-    "host": (403, "InvalidSignatureException"),
-    "path": (403, "InvalidSignatureException"),
-    "service": (403, "InvalidSignatureException"),
-    "region": (403, "InvalidSignatureException"),
-    "unknown_key": (403, "UnrecognizedClientException"),
-    "signature": (403, "InvalidSignatureException"),
-    "expires_too_long": (403, "InvalidSignatureException"),
-    "expired": (403, "ExpiredTokenException"),
-    "not_yet_valid": (403, "InvalidSignatureException"),
-}
-_QUERY_AUTH_KEYS: Final = (
-    "X-Amz-Algorithm",
-    "X-Amz-Credential",
-    "X-Amz-Date",
-    "X-Amz-Expires",
-    "X-Amz-SignedHeaders",
-    "X-Amz-Signature",
-)
-_OPTIONAL_KEYS: Final = frozenset({"Action", "X-Amz-Security-Token"})
-
-
-class TokenRejected(Exception):
-    """A credential failed one verification rule; ``rule`` names it, ``status`` is 401 or 403."""
-
-    def __init__(self, rule: str, message: str) -> None:
-        super().__init__(f"{message} (rule: {rule})")
-        self.rule = rule
-        self.status, self.error_type = RULES[rule]
-        self.message = f"{message} (rule: {rule})"
 
 
 @dataclass(frozen=True)
@@ -102,22 +87,14 @@ def parse_scope(credential: str) -> Scope:
     """Split a credential scope, refusing anything not shaped like SigV4's."""
     parts = credential.split("/")
     if len(parts) != 5 or parts[4] != "aws4_request" or not all(parts[:4]):
-        raise TokenRejected("malformed", "credential scope is not <key>/<date>/<region>/<service>")
+        malformed("the credential scope is not <key>/<date>/<region>/<service>/aws4_request")
     return Scope(*parts[:4])
-
-
-def parse_amz_date(value: str) -> float:
-    """Turn ``YYYYMMDDTHHMMSSZ`` into epoch seconds."""
-    try:
-        return float(calendar.timegm(time.strptime(value, AMZ_DATE_FORMAT)))
-    except ValueError:
-        raise TokenRejected("malformed", "X-Amz-Date is not YYYYMMDDTHHMMSSZ") from None
 
 
 def check_scope(scope: Scope, *, service: str, region: str, amz_date: str) -> None:
     """Refuse a scope naming another service, another region, or another day than its date."""
     if scope.date != amz_date[:8]:
-        raise TokenRejected("malformed", "credential scope date differs from X-Amz-Date")
+        malformed("the credential scope's date differs from X-Amz-Date")
     if scope.service != service:
         raise TokenRejected("service", f"signed for service {scope.service!r}, not {service!r}")
     if scope.region != region:
@@ -130,8 +107,10 @@ def check_scope(scope: Scope, *, service: str, region: str, amz_date: str) -> No
 
 def find_secret(access_key_id: str, credentials: Iterable[TestCredentials]) -> str:
     """Return the secret for a configured access key, or refuse an unknown key."""
+    # Bytes, not str: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
+    presented = access_key_id.encode("utf-8", "surrogatepass")
     for creds in credentials:
-        if hmac.compare_digest(creds.access_key_id, access_key_id):
+        if hmac.compare_digest(creds.access_key_id.encode("utf-8", "surrogatepass"), presented):
             return creds.secret_access_key
     raise TokenRejected(
         "unknown_key", "the access key is not one of the emulator's test credentials"
@@ -147,7 +126,7 @@ def compute_signature(signer: SigV4Auth, request: AWSRequest, amz_date: str) -> 
 
 def check_signature(expected: str, presented: str) -> None:
     """Compare signatures in constant time."""
-    if not hmac.compare_digest(expected.encode(), presented.encode()):
+    if not hmac.compare_digest(expected.encode(), presented.encode("utf-8", "surrogatepass")):
         raise TokenRejected(
             "signature",
             "the signature does not match; sign with the secret key that belongs to the access key",
@@ -181,41 +160,34 @@ def verify_token(
         )
     if not token.startswith(TOKEN_PREFIX):
         raise TokenRejected("prefix", f"the bearer token does not start with {TOKEN_PREFIX!r}")
-    try:
-        decoded = base64.b64decode(token[len(TOKEN_PREFIX) :], validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        raise TokenRejected("malformed", "the bearer token is not base64 of a URL") from None
+    decoded = decode_token(token[len(TOKEN_PREFIX) :])
     if not decoded.endswith(TOKEN_VERSION):
         raise TokenRejected("version", f"the decoded token does not end with {TOKEN_VERSION!r}")
-    host, path, raw_query, params = _split_presigned(decoded[: -len(TOKEN_VERSION)])
+    url = parse_url(decoded[: -len(TOKEN_VERSION)])
+    params = url.params
 
     if "Version" in params:
         raise TokenRejected("version", f"the token names a version before its {TOKEN_VERSION!r}")
     if params.get("Action") != TOKEN_ACTION:
         raise TokenRejected("action", f"the token is not for the {TOKEN_ACTION} action")
     if params["X-Amz-Algorithm"] != ALGORITHM or params["X-Amz-SignedHeaders"] != "host":
-        raise TokenRejected("malformed", f"the token must be {ALGORITHM} signed over 'host' only")
+        malformed(f"the token must be {ALGORITHM} signed over 'host' only")
     amz_date = params["X-Amz-Date"]
     signed_at = parse_amz_date(amz_date)
     scope = parse_scope(params["X-Amz-Credential"])
     check_scope(scope, service=TOKEN_SERVICE, region=region, amz_date=amz_date)
-    expires = _parse_expires(params["X-Amz-Expires"])
+    expires = parse_expires(params["X-Amz-Expires"])
     secret = find_secret(scope.access_key_id, credentials)
 
-    unsigned_query = "&".join(
-        pair for pair in raw_query.split("&") if not pair.startswith("X-Amz-Signature=")
-    )
-    request = AWSRequest(
-        method="POST", url=f"https://{host}{path}?{unsigned_query}", headers={"host": host}
-    )
     signer = SigV4QueryAuth(
         ReadOnlyCredentials(scope.access_key_id, secret, params.get("X-Amz-Security-Token")),
         scope.service,
         scope.region,
         expires=expires,
     )
-    check_signature(compute_signature(signer, request, amz_date), params["X-Amz-Signature"])
-    check_request(host, path, params)
+    expected = compute_signature(signer, canonical_request(url), amz_date)
+    check_signature(expected, params["X-Amz-Signature"])
+    check_request(url)
 
     if expires > MAX_TOKEN_SECONDS:
         raise TokenRejected(
@@ -227,21 +199,36 @@ def verify_token(
     return Verdict(scope.access_key_id, scope.region, signed_at, signed_at + expires)
 
 
-def check_request(host: str, path: str, params: dict[str, str]) -> None:
+def canonical_request(url: PresignedUrl) -> AWSRequest:
+    """The request the token claims to sign, from its decoded parameters.
+
+    Given as ``params``, botocore encodes and sorts them itself: the signature is checked over
+    the canonical query of what the URL means, never over the URL's own spelling.
+    """
+    unsigned = {key: value for key, value in url.params.items() if key != "X-Amz-Signature"}
+    return AWSRequest(
+        method="POST",
+        url=f"https://{url.host}{url.path}",
+        headers={"host": url.host},
+        params=unsigned,
+    )
+
+
+def check_request(url: PresignedUrl) -> None:
     """Refuse a validly signed URL that is not SageMaker's CallWithBearerToken request.
 
     The signature covers the host, path and parameters the URL names, so a URL signed for
     another host verifies; it is still not a token. (An edited URL fails the signature first.)
+    Last, the parameters must be in the order botocore writes them, which no signature covers.
     """
-    if host != TOKEN_HOST:
-        raise TokenRejected("host", f"the token is signed for {host!r}, not {TOKEN_HOST!r}")
-    if path != "/":
-        raise TokenRejected("path", f"the token is signed for the path {path!r}, not '/'")
-    unexpected = sorted(set(params) - set(_QUERY_AUTH_KEYS) - _OPTIONAL_KEYS)
+    if url.host != TOKEN_HOST:
+        raise TokenRejected("host", f"the token is signed for {url.host!r}, not {TOKEN_HOST!r}")
+    if url.path != "/":
+        raise TokenRejected("path", f"the token is signed for the path {url.path!r}, not '/'")
+    unexpected = sorted(set(url.params) - set(QUERY_ORDER))
     if unexpected:
-        raise TokenRejected(
-            "malformed", f"the pre-signed URL has parameters a token never has: {unexpected}"
-        )
+        malformed(f"the pre-signed URL has parameters a token never has: {unexpected}")
+    check_form(url)
 
 
 def check_clock(signed_at: float, now: float) -> None:
@@ -250,27 +237,3 @@ def check_clock(signed_at: float, now: float) -> None:
         raise TokenRejected(
             "not_yet_valid", "the credential is dated in the future; check the signer's clock"
         )
-
-
-def _parse_expires(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise TokenRejected("malformed", "X-Amz-Expires must be a positive whole number")
-    return int(value)
-
-
-def _split_presigned(url: str) -> tuple[str, str, str, dict[str, str]]:
-    """Split ``host/path?query`` into parts and a param map, refusing duplicates or gaps."""
-    parts = urlsplit(f"https://{url}")
-    if not parts.netloc or not parts.query or parts.fragment:
-        raise TokenRejected("malformed", "the decoded token is not a pre-signed URL")
-    params: dict[str, str] = {}
-    for pair in parts.query.split("&"):
-        key, _, value = pair.partition("=")
-        name = unquote(key)
-        if name in params:
-            raise TokenRejected("malformed", f"the pre-signed URL repeats {name!r}")
-        params[name] = unquote(value)
-    missing = [key for key in _QUERY_AUTH_KEYS if key not in params]
-    if missing:
-        raise TokenRejected("malformed", f"the pre-signed URL lacks {', '.join(missing)}")
-    return parts.netloc, parts.path or "/", parts.query, params

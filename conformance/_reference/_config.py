@@ -43,6 +43,9 @@ class ReferenceConfig:
             `chat_template_kwargs.enable_thinking` to false.
         mid_stream_error_after: With the `mid_stream_error` fault, token steps sent before failing.
         system_fingerprint: The `system_fingerprint` of every response.
+        headers_after_ttft: Hold a stream's response headers until its first chunk is due, as a
+            container that queues or prefills before it answers does: the caller then waits
+            `ttft_ms` for the headers themselves, not only for the first chunk.
         stamp_sent_at: Add a `sent_at` field (wall-clock epoch seconds, microsecond precision,
             read when the event is written) to every streamed SSE chunk, so a benchmark can
             measure how long each chunk takes from the container to the caller. Off by default.
@@ -59,6 +62,7 @@ class ReferenceConfig:
     mid_stream_error_after: int = 2
     system_fingerprint: str = "fp_reference"
     stamp_sent_at: bool = False
+    headers_after_ttft: bool = False
 
     def __post_init__(self) -> None:
         # Accept any iterable of names so `ReferenceConfig(faults={"no_done"})` just works.

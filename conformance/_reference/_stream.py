@@ -59,6 +59,10 @@ async def stream_response(frames: Sequence[Frame], config: ReferenceConfig) -> R
         await asyncio.sleep(sum(delay for delay, _ in writes))
         body = b"".join(data for _, data in writes)
         return Response(body, media_type=media_type, headers=STREAM_HEADERS)
+    if config.headers_after_ttft and writes:
+        # The first chunk's delay is spent before the headers go out, and not again after.
+        await asyncio.sleep(writes[0][0])
+        writes[0] = (0.0, writes[0][1])
     return StreamingResponse(
         _paced(writes, config.stamp_sent_at), media_type=media_type, headers=STREAM_HEADERS
     )

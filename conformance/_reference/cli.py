@@ -26,6 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ttft-ms", type=float, default=0.0, help="delay before the first chunk")
     parser.add_argument("--itl-ms", type=float, default=0.0, help="delay between token chunks")
     parser.add_argument(
+        "--headers-after-ttft",
+        action="store_true",
+        help="hold a stream's response headers until its first chunk is due (--ttft-ms)",
+    )
+    parser.add_argument(
         "--context-limit", type=int, default=defaults.context_limit, help="context window in tokens"
     )
     parser.add_argument(
@@ -63,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         config = ReferenceConfig(
             ttft_ms=args.ttft_ms,
             itl_ms=args.itl_ms,
+            headers_after_ttft=args.headers_after_ttft,
             context_limit=args.context_limit,
             max_output_tokens=args.max_output_tokens,
             faults=frozenset(args.fault),

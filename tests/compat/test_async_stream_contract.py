@@ -80,3 +80,56 @@ def test_astreaming_is_called_before_acompletion_returns(probe: Probe) -> None:
         "LiteLLM no longer calls CustomLLM.astreaming before acompletion(stream=True) returns; "
         "errors opening a stream would then escape Router retries and fallbacks"
     )
+
+
+def test_a_router_retries_and_falls_back_from_an_error_raised_by_a_streams_first_read(
+    probe: Probe, monkeypatch: Any
+) -> None:
+    """An async stream whose open outlasts the plugin's brief wait is handed over with the open
+    under way; its error then raises from the first read. LiteLLM 1.108 and later read that first
+    chunk inside the Router's retry loop (router.py ``_aread_first_chunk``), so the Router
+    retries it; every supported release falls back on it."""
+    import importlib.metadata
+
+    import litellm.utils
+
+    monkeypatch.setattr(litellm.utils, "INITIAL_RETRY_DELAY", 0.0)
+    monkeypatch.setattr(litellm.utils, "JITTER", 0.0)
+    tries: list[str] = []
+
+    async def refused(model: str) -> Any:
+        tries.append(model)
+        raise litellm.RateLimitError("slow down", model=model, llm_provider="compatprobe")
+        yield  # an async generator: nothing is raised until the first read
+
+    def astreaming(*args: Any, **kwargs: Any) -> Any:
+        if kwargs["model"] == "bad":
+            return refused(kwargs["model"])
+        return Probe.astreaming(probe, *args, **kwargs)
+
+    monkeypatch.setattr(probe, "astreaming", astreaming)
+    router = litellm.Router(
+        model_list=[
+            {"model_name": "primary", "litellm_params": {"model": "compatprobe/bad"}},
+            {"model_name": "backup", "litellm_params": {"model": "compatprobe/good"}},
+        ],
+        num_retries=1,
+        retry_after=0,
+        fallbacks=[{"primary": ["backup"]}],
+    )
+
+    async def main() -> list[Any]:
+        stream = await router.acompletion(
+            model="primary", messages=[{"role": "user", "content": "hi"}], stream=True
+        )
+        return [chunk async for chunk in stream]
+
+    chunks = asyncio.run(main())
+    assert chunks, "the Router did not fall back to the backup deployment's stream"
+    version = tuple(int(p) for p in importlib.metadata.version("litellm").split(".")[:2])
+    expected = 2 if version >= (1, 108) else 1
+    assert len(tries) == expected, (
+        f"LiteLLM {version} tried a stream that failed on its first read {len(tries)} time(s), "
+        f"expected {expected}: 1.108+ read the first chunk inside the Router's retry loop, and "
+        "the plugin's late stream errors rely on it (docs/provider/streaming.md)"
+    )

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
+from unittest import mock
+from urllib.parse import unquote
 
-from botocore.credentials import Credentials
+from botocore.auth import SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials, ReadOnlyCredentials
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -40,6 +46,71 @@ def mint(
     frozen = Credentials(creds.access_key_id, creds.secret_access_key).get_frozen_credentials()
     pinned = None if at is None else datetime.fromtimestamp(at, timezone.utc)
     return mint_token(frozen, region, expires, now=pinned)
+
+
+def botocore_token(
+    creds: TestCredentials = CREDS,
+    at: float = NOW,
+    expires: int = 3600,
+    session_token: str | None = None,
+    region: str = "us-east-1",
+) -> str:
+    """The token botocore's own ``SigV4QueryAuth.add_auth`` writes, signed at epoch ``at``.
+
+    The reference the strict verifier is held to (the provider's stdlib minter writes the same
+    bytes: tests/provider/test_sigv4.py).
+    """
+    frozen = ReadOnlyCredentials(creds.access_key_id, creds.secret_access_key, session_token)
+    request = AWSRequest(
+        method="POST",
+        url="https://sagemaker.amazonaws.com/",
+        headers={"host": "sagemaker.amazonaws.com"},
+        params={"Action": "CallWithBearerToken"},
+    )
+    pinned = datetime.fromtimestamp(at, timezone.utc).replace(tzinfo=None)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=pinned):
+        SigV4QueryAuth(frozen, "sagemaker", region, expires=expires).add_auth(request)
+    return encode(request.url.removeprefix("https://") + "&Version=1")
+
+
+def decode(token: str) -> str:
+    """The decoded URL of a token (``host/?query&Version=1``)."""
+    return base64.b64decode(token.removeprefix("sagemaker-api-key-")).decode()
+
+
+def encode(url: str) -> str:
+    """A token carrying ``url`` exactly (non-ASCII and control characters included)."""
+    return "sagemaker-api-key-" + base64.b64encode(url.encode()).decode()
+
+
+def resign(url: str, creds: TestCredentials = CREDS) -> str:
+    """Re-sign an edited decoded URL the lenient way: over its query exactly as written.
+
+    This is what a verifier that canonicalises the presented query (instead of the parameters
+    it means) accepts: botocore's own URL-based canonical query string, which neither
+    re-encodes nor re-orders the values. A strict verifier must still refuse the result
+    whenever it is not byte-for-byte what botocore's signer writes.
+    """
+    body = url.removesuffix("&Version=1")
+    unsigned = re.sub(r"&X-Amz-Signature=[^&]*", "", body)
+    # What a lenient verifier would read: each key and value percent-decoded.
+    params = dict(
+        (unquote(key), unquote(value))
+        for key, _, value in (pair.partition("=") for pair in unsigned.split("?", 1)[-1].split("&"))
+    )
+    parts = params.get("X-Amz-Credential", "").split("/")
+    host = unsigned.split("/", 1)[0]
+    request = AWSRequest(method="POST", url=f"https://{unsigned}", headers={"host": host})
+    request.context["timestamp"] = params["X-Amz-Date"]
+    signer = SigV4QueryAuth(
+        ReadOnlyCredentials(creds.access_key_id, creds.secret_access_key, None),
+        parts[3] if len(parts) > 3 else "sagemaker",
+        parts[2] if len(parts) > 2 else "us-east-1",
+    )
+    signature = signer.signature(
+        signer.string_to_sign(request, signer.canonical_request(request)), request
+    )
+    return f"{unsigned}&X-Amz-Signature={signature}&Version=1"
 
 
 def bearer(token: str | None = None) -> dict[str, str]:

@@ -14,16 +14,12 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from emulator.emulator_support import CREDS, NOW, OTHER, mint
 
+# Re-exported: tests/security/test_forgeries.py edits tokens with them.
+from emulator.emulator_support import decode as decode
+from emulator.emulator_support import encode as encode
+
 from conformance._emulator import TestCredentials, TokenRejected, verify_token
 from conformance._emulator._tokens import RULES
-
-
-def decode(token: str) -> str:
-    return base64.b64decode(token.removeprefix("sagemaker-api-key-")).decode()
-
-
-def encode(url: str) -> str:
-    return "sagemaker-api-key-" + base64.b64encode(url.encode()).decode()
 
 
 def edit(pattern: str, replacement: str) -> Callable[[str], str]:

@@ -288,7 +288,7 @@ def sync_pool_problems() -> list[str]:
 
 def async_pool_problems() -> list[str]:
     """Problems in the plugin's async pool for the running loop (call on that loop)."""
-    client = _clients._async.get(asyncio.get_running_loop())
+    client = _clients.existing_async_client(asyncio.get_running_loop())
     return [] if client is None else pool_problems(client._transport._pool)  # type: ignore[attr-defined]
 
 
@@ -300,5 +300,5 @@ def sync_pool_size() -> int:
 
 def async_pool_size() -> int:
     """How many connections the running loop's pool holds."""
-    client = _clients._async.get(asyncio.get_running_loop())
+    client = _clients.existing_async_client(asyncio.get_running_loop())
     return 0 if client is None else len(client._transport._pool.connections)  # type: ignore[attr-defined]

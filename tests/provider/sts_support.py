@@ -29,6 +29,8 @@ class FakeSTS(BaseHTTPRequestHandler):
             ).items()
         }
         form["_signed"] = str("authorization" in {h.lower() for h in self.headers})
+        form["_authorization"] = self.headers.get("authorization", "")
+        form["_security_token"] = self.headers.get("x-amz-security-token", "")
         FakeSTS.calls.append(form)
         expiry = (datetime.now(timezone.utc) + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
         body = RESPONSE.format(action=form["Action"], expiry=expiry).encode()

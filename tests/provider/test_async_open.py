@@ -19,8 +19,8 @@ import pytest
 import respx
 from provider_support import CREDS, EP_URL, MESSAGES, chunk, sse
 
-from litellm_sagemaker_openai import _handler
-from litellm_sagemaker_openai._handler import LOGGING_LISTS, LOOP_CAPTURE, Caller
+from litellm_sagemaker_openai import _caller
+from litellm_sagemaker_openai._caller import LOGGING_LISTS, LOOP_CAPTURE, Caller
 
 SSE_HEADERS = {"content-type": "text/event-stream"}
 
@@ -118,7 +118,7 @@ def test_the_caller_is_recorded_per_call(monkeypatch: pytest.MonkeyPatch) -> Non
         seen.append((call_id, result))
         return result
 
-    monkeypatch.setattr(_handler.Caller, "can_wait", spy)
+    monkeypatch.setattr(_caller.Caller, "can_wait", spy)
     with respx.mock() as mock:
         _ok(mock)
 

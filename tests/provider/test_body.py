@@ -156,3 +156,26 @@ def test_env_credentials_are_used_when_no_params(aws_env: dict[str, str]) -> Non
         litellm.completion(model="sagemaker_openai/ep", messages=MESSAGES)
     assert route.called
     assert isinstance(route.calls.last.request, httpx.Request)
+
+
+def test_the_search_for_what_json_cannot_carry_never_recurses_nor_loops() -> None:
+    # It runs after the encoder failed, on the same input: 100,000 levels would exhaust the stack
+    # of a recursive search, and a cycle would never end one that does not remember its path.
+    from litellm_sagemaker_openai import ConfigurationError
+    from litellm_sagemaker_openai._validate import encode_body
+
+    deep: Any = "leaf"
+    for _ in range(100_000):
+        deep = {"k": [deep]}
+    loop: list[Any] = [1, {"a": [2]}]
+    loop[1]["a"].append(loop)
+    shared = {"x": 1.5}  # the same dict twice is not a cycle
+    cases = {
+        "deep": ({"messages": MESSAGES, "deep": deep}, "deep['k'][0]['k'][0]", "500 levels deep"),
+        "cycle": ({"messages": MESSAGES, "p": [shared, shared, loop]}, "p[2][1]['a'][1] is p[2] again", "cycle"),
+        "nan after a shared dict": ({"p": [shared, shared, {"y": float("-inf")}]}, "p[2]['y']", "-Infinity"),
+    }  # fmt: skip
+    for body, where, what in cases.values():
+        with pytest.raises(ConfigurationError) as info:
+            encode_body(body)
+        assert where in str(info.value) and what in str(info.value), str(info.value)

@@ -21,8 +21,7 @@ from provider_support import CREDS, EP_URL, MESSAGES, RICH_STREAM, chunk, sse, u
 
 from litellm_sagemaker_openai import _batches
 from litellm_sagemaker_openai._batches import ReadAhead
-from litellm_sagemaker_openai._coalesce import coalesce_chunks, coalesce_option
-from litellm_sagemaker_openai._exceptions import ConfigurationError
+from litellm_sagemaker_openai._coalesce import coalesce_chunks
 from litellm_sagemaker_openai._sse import SSEDecoder
 from litellm_sagemaker_openai._stream import ChunkConverter
 
@@ -112,10 +111,10 @@ def test_a_run_stops_at_the_first_unmergeable_chunk_and_starts_again() -> None:
 
 
 def test_convert_all_sends_the_chunks_before_an_error_event_then_raises() -> None:
+    from litellm_sagemaker_openai._options import Options
     from litellm_sagemaker_openai._request import prepare
 
-    call = prepare("sagemaker_openai/ep", MESSAGES, optional_params={}, litellm_params=CREDS,
-                   api_base=None, api_key=None, headers=None, timeout=None, stream=True)  # fmt: skip
+    call = prepare("sagemaker_openai/ep", MESSAGES, Options({}, CREDS), {}, stream=True)
     error = {"error": {"message": "boom", "type": "internal_server_error", "code": 500}}
     payloads = [json.dumps(e) for e in (chunk({"content": "a"}), chunk({"content": "b"}), error)]
     converter = ChunkConverter(call)
@@ -127,17 +126,7 @@ def test_convert_all_sends_the_chunks_before_an_error_event_then_raises() -> Non
     assert lone.model_dump() == ChunkConverter(call).convert(payloads[0]).model_dump()
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [(None, False), (True, True), (False, False), ("true", True), (" False ", False), ("1", True)],
-)
-def test_option_values(value: Any, expected: bool) -> None:
-    assert coalesce_option({"stream_coalesce": value}) is expected
-
-
 def test_a_bad_option_is_a_configuration_error_before_any_request() -> None:
-    with pytest.raises(ConfigurationError, match="stream_coalesce must be true or false"):
-        coalesce_option({"stream_coalesce": "yes please"})
     with (
         respx.mock(assert_all_called=False) as mock,
         pytest.raises(litellm.BadRequestError, match="stream_coalesce"),

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import inspect
 import logging
+import re
 from typing import Any
 
 import litellm
@@ -18,7 +20,7 @@ import respx
 from provider_support import CREDS, MESSAGES, completion_json
 from security.security_support import exception_texts
 
-from litellm_sagemaker_openai import ConfigurationError, handler
+from litellm_sagemaker_openai import ConfigurationError, SageMakerOpenAI, handler
 
 PASSWORD = "hunter2-Pa55word-canary"
 TOKEN = "sagemaker-api-key-" + base64.b64encode(b"sagemaker.amazonaws.com/?Action=Canary").decode()
@@ -67,6 +69,11 @@ BAD_API_BASES = {
     "port 0": ("http://127.0.0.1:0", "port"),
     "port not a number": ("http://127.0.0.1:https", "port"),
     "no host": ("http://:9", "host"),
+    "query": ("http://127.0.0.1:9/prefix?a=1", "query or fragment"),
+    "empty query": ("http://127.0.0.1:9?", "query or fragment"),
+    "empty query after a path": ("http://127.0.0.1:9/prefix/?", "query or fragment"),
+    "fragment": ("http://127.0.0.1:9#top", "query or fragment"),
+    "empty fragment": ("http://127.0.0.1:9/#", "query or fragment"),
 }
 
 
@@ -76,6 +83,20 @@ def test_bad_api_base_is_refused(case: str, sync: bool, stream: bool) -> None:
     api_base, hint = BAD_API_BASES[case]
     error = _refusal(sync, stream, api_base=api_base)
     _assert_refused(error, "api_base", hint)
+    assert not any(PASSWORD in text for text in exception_texts(error))
+
+
+@MODES
+@pytest.mark.parametrize(
+    "case", ["userinfo", "trailing newline", "empty query", "empty fragment", "port 0"]
+)
+def test_bad_api_base_from_the_environment_is_refused_by_name(
+    case: str, sync: bool, stream: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api_base, hint = BAD_API_BASES[case]
+    monkeypatch.setenv("SAGEMAKER_OPENAI_API_BASE", api_base)
+    error = _refusal(sync, stream)
+    _assert_refused(error, "SAGEMAKER_OPENAI_API_BASE", hint, "set SAGEMAKER_OPENAI_API_BASE to")
     assert not any(PASSWORD in text for text in exception_texts(error))
 
 
@@ -102,18 +123,12 @@ def test_userinfo_never_replaces_the_bearer_token() -> None:
 
 
 def test_userinfo_password_is_masked_in_litellm_debug_logs(
-    caplog: pytest.LogCaptureFixture,
+    debug_logs: pytest.LogCaptureFixture,
 ) -> None:
     # LiteLLM logs every call's api_base at DEBUG before any provider code runs (it masks the
     # userinfo itself); nothing the plugin logs or raises may bring the password back.
-    litellm._turn_on_debug()
-    caplog.set_level(logging.DEBUG)
-    try:
-        _refusal(True, False, api_base=f"http://admin:{PASSWORD}@127.0.0.1:9")
-    finally:
-        for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
-            logging.getLogger(name).setLevel(logging.WARNING)
-    messages = [record.getMessage() for record in caplog.records]
+    _refusal(True, False, api_base=f"http://admin:{PASSWORD}@127.0.0.1:9")
+    messages = [record.getMessage() for record in debug_logs.records]
     assert any("@127.0.0.1:9" in message for message in messages)
     assert not any(PASSWORD in message for message in messages)
 
@@ -159,7 +174,38 @@ class Opaque:
     """Something json cannot encode."""
 
 
-BAD_PARAMS = {
+def _nested(depth: int, kind: type = list) -> Any:
+    value: Any = "leaf"
+    for _ in range(depth):
+        value = [value] if kind is list else {"k": value}
+    return value
+
+
+def _cyclic() -> dict[str, Any]:
+    body: dict[str, Any] = {"top_k": 5}
+    body["self"] = body
+    return body
+
+
+BAD_PARAMS: dict[str, tuple[dict[str, Any], str, str]] = {
+    # Caller mistakes that used to escape as an APIConnectionError the Router retries.
+    "lone surrogate in a message": (
+        {"messages": [{"role": "user", "content": "caf\ud800e"}]},
+        "messages[0]['content']",
+        "surrogate",
+    ),
+    "lone surrogate in a key": ({"extra_body": {"tag\udc80": 1}}, "extra_body", "surrogate"),
+    "5,000-deep list in a message": (
+        {"messages": [{"role": "user", "content": "hi", "trace": _nested(5000)}]},
+        "messages[0]['trace'][0][0]",
+        "levels deep",
+    ),
+    "5,000-deep dict in extra_body": (
+        {"extra_body": {"schema": _nested(5000, dict)}},
+        "extra_body['schema']['k']['k']",
+        "levels deep",
+    ),
+    "cyclic extra_body": ({"extra_body": _cyclic()}, "extra_body['self']", "cycle"),
     "nan temperature": ({"temperature": float("nan")}, "'temperature'", "NaN"),
     "inf in extra_body": ({"extra_body": {"top_k": float("inf")}}, "'top_k'", "Infinity"),
     "object in extra_body": ({"extra_body": {"guide": Opaque()}}, "'guide'", "Opaque"),
@@ -221,3 +267,53 @@ def test_good_extra_headers_still_reach_the_container() -> None:
     sent = route.calls.last.request.headers
     assert sent["x-trace"] == "abc" and sent["x-amzn-sagemaker-session-id"] == "s1"
     assert sent["authorization"].startswith("Bearer sagemaker-api-key-")
+
+
+@pytest.fixture
+def handler_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the handler methods LiteLLM calls, in order (each call is one attempt)."""
+    calls: list[str] = []
+    for name in ("completion", "acompletion", "streaming", "astreaming"):
+        original = getattr(SageMakerOpenAI, name)
+        if inspect.iscoroutinefunction(original):
+
+            async def counted_async(
+                self: Any, _f: Any = original, _n: str = name, **kw: Any
+            ) -> Any:
+                calls.append(_n)
+                return await _f(self, **kw)
+
+            monkeypatch.setattr(SageMakerOpenAI, name, counted_async)
+        else:
+
+            def counted(self: Any, _f: Any = original, _n: str = name, **kw: Any) -> Any:
+                calls.append(_n)
+                return _f(self, **kw)
+
+            monkeypatch.setattr(SageMakerOpenAI, name, counted)
+    return calls
+
+
+@MODES
+@pytest.mark.parametrize(
+    "case", ["lone surrogate in a message", "5,000-deep dict in extra_body", "cyclic extra_body"]
+)
+def test_a_router_does_not_retry_a_caller_mistake(
+    case: str, sync: bool, stream: bool, handler_calls: list[str]
+) -> None:
+    params, where, _ = BAD_PARAMS[case]
+    router = litellm.Router(
+        model_list=[{"model_name": "m", "litellm_params": {"model": "sagemaker_openai/ep", **CREDS}}],
+        num_retries=2, retry_after=0,
+    )  # fmt: skip
+    args = {"model": "m", "messages": MESSAGES, "stream": stream, **params}
+
+    async def run() -> None:
+        await router.acompletion(**args)
+
+    with respx.mock(assert_all_called=False) as mock:
+        route = mock.route().respond(200, json=completion_json())
+        with pytest.raises(litellm.BadRequestError, match=re.escape(where)):
+            router.completion(**args) if sync else asyncio.run(run())
+    assert route.call_count == 0
+    assert len(handler_calls) == 1, handler_calls

@@ -76,7 +76,16 @@ def test_api_base_replaces_the_host() -> None:
 
 
 @pytest.mark.parametrize(
-    "api_base", ["ftp://x", "127.0.0.1:9000", "http://h/?a=1", "http://h/#x", "http://"]
+    "api_base",
+    [
+        "ftp://x",
+        "127.0.0.1:9000",
+        "http://h/?a=1",
+        "http://h/#x",
+        "http://",
+        "http://h?",
+        "http://h/#",
+    ],
 )
 def test_api_base_must_be_an_http_url(api_base: str) -> None:
     with pytest.raises(ConfigurationError, match="api_base"):

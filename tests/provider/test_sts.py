@@ -16,6 +16,7 @@ import pytest
 import respx
 from provider.sts_support import ROLE, FakeSTS, fake_sts
 from provider_support import EP_URL, MESSAGES, completion_json
+from security.security_support import leaks, needles
 
 from litellm_sagemaker_openai._send import TOKENS
 
@@ -184,3 +185,52 @@ def test_forked_child_gets_fresh_client_pools() -> None:
     os.waitpid(pid, 0)
     assert result == b"1"
     assert _clients.sync_client() is parent
+
+
+BASE_SECRET = "base-secret-EXAMPLE-0123456789"
+BASE_SESSION = "IQoJb3JpZ2luX2VjEBaseSessionCanary/AbC+dEf/0123456789ghIJkl=="
+
+
+@pytest.mark.parametrize("source", ["params", "environment"])
+def test_role_assumption_with_a_base_session_token_logs_no_secret_at_debug(
+    sts: str, source: str, debug_logs: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    # botocore signs the AssumeRole request with the base keys: botocore.auth logs the canonical
+    # request (x-amz-security-token on its own line) and the signature, and botocore.endpoint
+    # the prepared request (Authorization header, session token as bytes). From the environment
+    # the base session token was never a parameter, so only the patterns can mask it.
+    base = {"AWS_ACCESS_KEY_ID": "ASIABASEKEYEXAMPLE01", "AWS_SECRET_ACCESS_KEY": BASE_SECRET,
+            "AWS_SESSION_TOKEN": BASE_SESSION}  # fmt: skip
+    args: dict[str, Any] = {"model": "sagemaker_openai/ep", "messages": MESSAGES,
+                            "aws_region_name": "us-east-1", "aws_role_name": ROLE,
+                            "aws_sts_endpoint": sts}  # fmt: skip
+    if source == "params":
+        args |= {name.lower(): value for name, value in base.items()}
+    else:
+        for name, value in base.items():
+            monkeypatch.setenv(name, value)
+    with respx.mock() as mock:
+        route = mock.post(EP_URL).respond(200, json=completion_json())
+        litellm.completion(**args)
+        asyncio.run(litellm.acompletion(**args, stream=True))
+    out, err = capfd.readouterr()
+    (call,) = FakeSTS.calls
+    assert call["_security_token"] == BASE_SESSION  # the base credentials carried it
+    signature = call["_authorization"].rpartition("Signature=")[2]
+    records = debug_logs.records
+    names = {record.name for record in records}
+    # botocore really logged the signing and the exchange, and LiteLLM its debug lines.
+    assert {"botocore.auth", "botocore.endpoint", "botocore.parsers"} <= names, names
+    assert any(name.startswith("LiteLLM") for name in names), names
+    tokens = {c.request.headers["authorization"].removeprefix("Bearer ") for c in route.calls}
+    secrets = {"base secret key": BASE_SECRET, "base session token": BASE_SESSION,
+               "STS signature": signature, "temporary secret key": "sts-secret-key-EXAMPLE",
+               "temporary session token": "sts-session-token-EXAMPLE"}  # fmt: skip
+    channels = {
+        "log records": [r.getMessage() for r in records] + [debug_logs.text],
+        "stdout/stderr": [out, err],
+    }
+    assert len(signature) == 64 and tokens
+    hits = leaks(channels, needles(tokens, secrets))
+    assert not hits, "\n".join(hits)

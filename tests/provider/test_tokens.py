@@ -17,11 +17,11 @@ from botocore.credentials import RefreshableCredentials
 from provider_support import CREDS, EP_URL, MESSAGES, completion_json
 
 from litellm_sagemaker_openai import ConfigurationError, CredentialsError, generate_token
-from litellm_sagemaker_openai._credentials import CredentialSpec
+from litellm_sagemaker_openai._credentials import credential_spec
 from litellm_sagemaker_openai._send import TOKENS
 from litellm_sagemaker_openai._tokens import TokenCache
 
-SPEC = CredentialSpec.from_params(CREDS)
+SPEC = credential_spec(CREDS)
 
 
 def _query(token: str) -> dict[str, list[str]]:
@@ -62,7 +62,7 @@ def test_coroutines_mint_once() -> None:
 
 def test_keys_are_credential_identity_and_region() -> None:
     cache = TokenCache()
-    other = CredentialSpec.from_params({**CREDS, "aws_access_key_id": "AKIAOTHEREXAMPLE1"})
+    other = credential_spec({**CREDS, "aws_access_key_id": "AKIAOTHEREXAMPLE1"})
     tokens = {
         cache.get(SPEC, "us-east-1"),
         cache.get(other, "us-east-1"),
@@ -174,6 +174,49 @@ def test_generate_token_contents_and_validation() -> None:
     for bad in (timedelta(0), timedelta(hours=12, seconds=1)):
         with pytest.raises(ConfigurationError, match="12 hours"):
             generate_token("eu-west-1", Credentials("a", "b"), bad)
+
+
+BAD_EXPIRIES = {
+    # X-Amz-Expires counts whole seconds: 0.5 s used to mint X-Amz-Expires=0, which the route
+    # refuses, and 1.5 s a token of 1 s.
+    "half a second": (timedelta(seconds=0.5), "whole number of seconds"),
+    "a second and a half": (timedelta(seconds=1.5), "whole number of seconds"),
+    "12 hours and a microsecond": (timedelta(hours=12, microseconds=1), "whole number of seconds"),
+    "negative": (timedelta(seconds=-1), "between 1 second and 12 hours"),
+    "over 12 hours": (timedelta(days=1), "between 1 second and 12 hours"),
+    # Not a timedelta at all: these used to raise AttributeError.
+    "int seconds": (3600, "got int 3600"),
+    "float seconds": (3600.0, "got float"),
+    "a string": ("1h", "got str '1h'"),
+    "None": (None, "got NoneType"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_EXPIRIES))
+def test_an_expiry_that_cannot_be_minted_is_a_configuration_error(case: str) -> None:
+    expiry, hint = BAD_EXPIRIES[case]
+    for mint in (
+        lambda: generate_token("eu-west-1", expiry=expiry),  # before any credential lookup
+        lambda: TokenCache(expiry=expiry),
+    ):
+        with pytest.raises(ConfigurationError) as info:
+            mint()
+        message = str(info.value)
+        assert hint in message and "pass e.g. expiry=timedelta(" in message, message
+        assert isinstance(info.value, ValueError)  # ConfigurationError is one
+
+
+@pytest.mark.parametrize(
+    ("expiry", "seconds"),
+    [(timedelta(seconds=1), "1"), (timedelta(minutes=0.5), "30"), (timedelta(hours=12), "43200")],
+)
+def test_whole_second_expiries_from_1_second_to_12_hours_are_minted(
+    expiry: timedelta, seconds: str
+) -> None:
+    from botocore.credentials import Credentials
+
+    token = generate_token("eu-west-1", Credentials("AKIAEXAMPLE", "s" * 40), expiry)
+    assert _query(token)["X-Amz-Expires"] == [seconds]
 
 
 def test_generate_token_uses_the_default_chain(aws_env: dict[str, str]) -> None:

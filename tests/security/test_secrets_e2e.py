@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,18 +107,6 @@ class PayloadCapture(CustomLogger):
         self._keep(kwargs, response_obj)
 
 
-@pytest.fixture
-def debug_on(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    litellm._turn_on_debug()
-    caplog.set_level(logging.DEBUG)  # the root logger: httpx, httpcore, botocore, the emulator
-    try:
-        yield caplog
-    finally:
-        for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
-            logging.getLogger(name).setLevel(logging.WARNING)
-        litellm.set_verbose = False
-
-
 def sdk_calls(base: str, reprs: list[str], errors: list[str]) -> None:
     """Every kind of call, success and failure, sync and async, stream and not."""
     creds = {"api_base": base, "aws_region_name": REGION, "num_retries": 0,
@@ -196,7 +183,7 @@ def _botocore(key: str, secret: str, token: str) -> Any:
 
 def test_sdk_calls_at_debug_level_leak_no_secret(
     emulator: tuple[str, Recorder],
-    debug_on: pytest.LogCaptureFixture,
+    debug_logs: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
     fresh_tokens: None,
 ) -> None:
@@ -213,9 +200,9 @@ def test_sdk_calls_at_debug_level_leak_no_secret(
     out, err = capfd.readouterr()
     seen = recorder.seen[start:]
     tokens = {e for e in recorder.tokens() if e} | {JUNK_TOKEN}
-    records = debug_on.records
+    records = debug_logs.records
     channels = {
-        "log records (root, DEBUG)": [r.getMessage() for r in records] + [debug_on.text],
+        "log records (root, DEBUG)": [r.getMessage() for r in records] + [debug_logs.text],
         "stdout/stderr": [out, err],
         "exceptions": errors,
         "reprs of results": [*reprs, repr(TOKENS)],

@@ -1,0 +1,112 @@
+"""Provider options: one table (``_options.Options``), parsed once per call, carried by the call.
+
+Adding an option is one line in that table and one test here. The docs' table of options and
+the keys kept out of the request body are derived from it, and checked below.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import litellm
+import pytest
+import respx
+from provider_support import CREDS, EP_URL, MESSAGES, completion_json
+
+from litellm_sagemaker_openai import ConfigurationError
+from litellm_sagemaker_openai._options import KWARG, NAMES, Options, all_options
+from litellm_sagemaker_openai._request import INTERNAL_KEYS
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "provider" / "configuration.md"
+# How the docs name an option where LiteLLM's own name differs from the handler's keyword.
+DOCUMENTED_AS = {"headers": "extra_headers"}
+
+
+def _documented() -> set[str]:
+    text = DOCS.read_text()
+    table = text[text.index("## Options") :]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    return {name for row in rows for name in re.findall(r"`([a-z_*]+)`", row.split("|")[1])}
+
+
+def test_every_option_is_in_the_docs_table_and_every_row_is_an_option() -> None:
+    documented = _documented()
+    for option in all_options():
+        name = DOCUMENTED_AS.get(option.name, option.name)
+        wildcard = name.startswith("aws_") and "aws_*" in documented
+        assert name in documented or wildcard, f"option {name} is missing from {DOCS.name}"
+    litellm_generic = {"extra_body", "aws_*", "top_k", "chat_template_kwargs"}  # body params
+    unknown = documented - {DOCUMENTED_AS.get(n, n) for n in NAMES} - litellm_generic
+    assert not unknown, f"{DOCS.name} documents {sorted(unknown)}, which are not options"
+
+
+def test_no_option_reaches_the_request_body() -> None:
+    params = {option.name for option in all_options() if option.source != KWARG}
+    assert params <= INTERNAL_KEYS
+
+
+def test_defaults_and_per_call_values_win_over_the_deployments() -> None:
+    defaults = Options.defaults()
+    assert defaults.stream_coalesce is False and defaults.container_model == ""
+    assert defaults.token_expiry == 43200 and defaults.api_key is None
+    options = Options.from_litellm(
+        {
+            "litellm_params": {"stream_coalesce": True, "container_model": "a", "model_id": "ic"},
+            "optional_params": {"container_model": "b", "model_id": None},
+        }
+    )
+    assert options.stream_coalesce is True  # the deployment's
+    assert options.container_model == "b"  # the call's
+    assert options.model_id == "ic"  # a None in the call does not erase the deployment's
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(True, True), (False, False), ("true", True), (" False ", False), ("1", True), ("0", False)],
+)
+def test_boolean_options_take_yaml_and_environment_spellings(value: Any, expected: bool) -> None:
+    assert Options({}, {"stream_coalesce": value}).stream_coalesce is expected
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"stream_coalesce": "yes please"}, "stream_coalesce must be true or false"),
+        ({"token_expiry": 0.5}, "token_expiry"),
+        ({"token_expiry": 43201}, "token_expiry"),
+        ({"token_expiry": "1h"}, "token_expiry"),
+        ({"container_model": ["a"]}, "container_model must be a string"),
+    ],
+)
+def test_a_bad_option_is_refused_before_any_request(params: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        Options({}, params)
+    with (
+        respx.mock(assert_all_called=False) as mock,
+        pytest.raises(litellm.BadRequestError, match=message.split()[0]),
+    ):
+        route = mock.post(EP_URL).respond(200, json=completion_json("hi"))
+        litellm.completion(model="sagemaker_openai/ep", messages=MESSAGES, **CREDS, **params)
+    assert not route.called
+
+
+def test_options_never_show_secret_values() -> None:
+    options = Options({"api_key": None}, CREDS)
+    assert CREDS["aws_secret_access_key"] not in repr(options)
+    assert "aws_secret_access_key" in repr(options)  # which options were given, not their values
+
+
+@pytest.mark.parametrize("value", [900, "900"])
+def test_token_expiry_sets_the_lifetime_of_minted_tokens(value: Any) -> None:
+    with respx.mock() as mock:
+        route = mock.post(EP_URL).respond(200, json=completion_json("hi"))
+        litellm.completion(
+            model="sagemaker_openai/ep", messages=MESSAGES, token_expiry=value, **CREDS
+        )
+    token = route.calls.last.request.headers["authorization"].removeprefix("Bearer ")
+    presigned = base64.b64decode(token.removeprefix("sagemaker-api-key-")).decode()
+    assert parse_qs(urlsplit("https://" + presigned).query)["X-Amz-Expires"] == ["900"]

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Iterator
 
 import pytest
 from integration.proxy_support import MASTER_KEY, run_proxy
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
-from conformance._emulator import TestCredentials
+from conformance import run_emulator, serve_app
+from conformance._emulator import EmulatorConfig, TestCredentials
+from conformance._reference import ReferenceConfig
+
+# Past the plugin's brief wait in LiteLLM's executor (_open.py): the open is handed over.
+LATE_S = 0.8
+
+
+async def _late_refusal(request: Request) -> JSONResponse:
+    await asyncio.sleep(LATE_S)
+    return JSONResponse(
+        {"message": "Rate exceeded"}, 429, headers={"x-amzn-ErrorType": "ThrottlingException"}
+    )
+
 
 pytestmark = pytest.mark.proxy
 WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {
@@ -21,16 +40,31 @@ def proxy(
 ) -> Iterator[str]:
     params = {"api_base": emulator, "aws_region_name": "us-east-1",
               "aws_access_key_id": test_creds.access_key_id, "aws_secret_access_key": test_creds.secret_access_key}  # fmt: skip
-    config = {
-        "model_list": [
-            {"model_name": "smo", "litellm_params": {"model": "sagemaker_openai/demo-endpoint", **params}},
-            {"model_name": "smo-ic", "litellm_params": {"model": "sagemaker_openai/demo-endpoint/demo-ic", **params}},
-        ],
-        "litellm_settings": {"custom_provider_map": [
-            {"provider": "sagemaker_openai", "custom_handler": "litellm_sagemaker_openai.handler"}]},
-    }  # fmt: skip
-    with run_proxy(config, tmp_path_factory.mktemp("proxy")) as base:
-        yield base
+    refusing = Starlette(
+        routes=[
+            Route("/endpoints/late/openai/v1/chat/completions", _late_refusal, methods=["POST"])
+        ]
+    )
+    slow = EmulatorConfig(
+        region="us-east-1",
+        credentials=(test_creds,),
+        reference=ReferenceConfig(ttft_ms=LATE_S * 1000, headers_after_ttft=True),
+    )
+    with contextlib.ExitStack() as stack:
+        late_base = stack.enter_context(serve_app(refusing)).replace("127.0.0.1", "localhost")
+        slow_base = stack.enter_context(run_emulator(slow))
+        config = {
+            "model_list": [
+                {"model_name": "smo", "litellm_params": {"model": "sagemaker_openai/demo-endpoint", **params}},
+                {"model_name": "smo-ic", "litellm_params": {"model": "sagemaker_openai/demo-endpoint/demo-ic", **params}},
+                {"model_name": "smo-late", "litellm_params": {"model": "sagemaker_openai/late", **params, "api_base": late_base}},
+                {"model_name": "smo-slow", "litellm_params": {"model": "sagemaker_openai/slow", **params, "api_base": slow_base}},
+            ],
+            "litellm_settings": {"custom_provider_map": [
+                {"provider": "sagemaker_openai", "custom_handler": "litellm_sagemaker_openai.handler"}]},
+        }  # fmt: skip
+        with run_proxy(config, tmp_path_factory.mktemp("proxy")) as base:
+            yield base
 
 
 def test_proxy_streams_tool_calls_and_usage_through_the_plugin(proxy: str) -> None:
@@ -78,3 +112,26 @@ def test_proxy_maps_route_errors_to_http_statuses(proxy: str) -> None:
             model="smo", messages=[{"role": "user", "content": "word " * 20000}], stream=True
         )
     assert "context" in str(info.value).lower()
+
+
+def test_proxy_answers_a_late_refusal_with_its_status(proxy: str) -> None:
+    """A 429 that comes after the plugin stopped waiting in LiteLLM's executor still reaches the
+    client as an HTTP 429: the proxy reads a stream's first chunk before it answers."""
+    import openai
+
+    client = openai.OpenAI(base_url=f"{proxy}/v1", api_key=MASTER_KEY, max_retries=0)
+    with pytest.raises(openai.RateLimitError):
+        client.chat.completions.create(
+            model="smo-late", messages=[{"role": "user", "content": "hi"}], stream=True
+        )
+
+
+def test_proxy_streams_from_a_container_whose_headers_come_late(proxy: str) -> None:
+    import openai
+
+    client = openai.OpenAI(base_url=f"{proxy}/v1", api_key=MASTER_KEY, max_retries=0)
+    stream = client.chat.completions.create(
+        model="smo-slow", messages=[{"role": "user", "content": "late hello"}], stream=True
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert text == "You said: late hello"

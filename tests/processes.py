@@ -69,6 +69,8 @@ def start_proxy(
     port = free_port()
     command = [str(BIN / "litellm"), "--config", str(config), "--host", "127.0.0.1",
                "--port", str(port), "--num_workers", str(workers)]  # fmt: skip
+    if workers > 1:  # uvicorn kills a worker that takes 5 s to answer its health check
+        command += ["--timeout_worker_healthcheck", str(int(PROXY_DEADLINE_S))]
     with log.open("w") as out:
         proc = subprocess.Popen(
             command,

@@ -10,14 +10,12 @@ import contextlib
 import json
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from conftest import AWS_ENV
 from integration.proxy_support import MASTER_KEY, proxy_env
 from processes import start_proxy, start_redis, stop
 
@@ -80,15 +78,15 @@ class UpstreamCounter:
     def __init__(self, app: Any, credentials: tuple[TestCredentials, ...]) -> None:
         self.app = app
         self._credentials = credentials
-        self._hits: Counter[tuple[str, str]] = Counter()
+        self._hits: list[tuple[str, str, float]] = []  # endpoint, signer, monotonic arrival
         self._lock = threading.Lock()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
         if path.startswith("/endpoints/") and path.endswith(CHAT_SUFFIX):
-            endpoint = path.split("/")[2]
+            hit = (path.split("/")[2], self._signer(scope), time.monotonic())
             with self._lock:
-                self._hits[endpoint, self._signer(scope)] += 1
+                self._hits.append(hit)
         await self.app(scope, receive, send)
 
     def _signer(self, scope: Mapping[str, Any]) -> str:
@@ -102,14 +100,18 @@ class UpstreamCounter:
             return "refused"
         return verdict.access_key_id
 
-    def hits(self, endpoint: str, signer: TestCredentials | None = None) -> int:
-        """Requests that reached ``endpoint``, from one replica's key or from all."""
+    def arrivals(self, endpoint: str, signer: TestCredentials | None = None) -> list[float]:
+        """When requests reached ``endpoint`` (``time.monotonic()``), from one replica or all."""
         with self._lock:
-            return sum(
-                n
-                for (name, key), n in self._hits.items()
+            return [
+                at
+                for name, key, at in self._hits
                 if name == endpoint and (signer is None or key == signer.access_key_id)
-            )
+            ]
+
+    def hits(self, endpoint: str, signer: TestCredentials | None = None) -> int:
+        """How many requests reached ``endpoint``, from one replica's key or from all."""
+        return len(self.arrivals(endpoint, signer))
 
 
 @contextlib.contextmanager
@@ -135,9 +137,11 @@ class Replica:
     credentials: TestCredentials  # what it signs with
 
 
-def replica_env(workdir: Path, credentials: TestCredentials) -> dict[str, str]:
+def replica_env(
+    workdir: Path, credentials: TestCredentials, extra: Mapping[str, str]
+) -> dict[str, str]:
     """A proxy's environment: the suite's, minus any AWS setting, plus this replica's keys."""
-    env = {k: v for k, v in proxy_env().items() if k not in AWS_ENV}
+    env = {k: v for k, v in proxy_env().items() if not k.startswith(("AWS_", "SAGEMAKER_"))}
     env.update(
         AWS_ACCESS_KEY_ID=credentials.access_key_id,
         AWS_SECRET_ACCESS_KEY=credentials.secret_access_key,
@@ -145,7 +149,7 @@ def replica_env(workdir: Path, credentials: TestCredentials) -> dict[str, str]:
         AWS_SHARED_CREDENTIALS_FILE=str(workdir / "no-aws-credentials"),
         AWS_EC2_METADATA_DISABLED="true",
     )
-    return env
+    return {**env, **extra}
 
 
 @contextlib.contextmanager
@@ -164,14 +168,15 @@ def run_fleet(
     workdir: Path,
     replicas: tuple[TestCredentials, ...] = REPLICAS,
     workers: int = 1,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[Replica, ...]]:
     """Start one proxy per credentials from the same config, in parallel; stop them all."""
     path = workdir / "config.yaml"
     path.write_text(json.dumps(config))  # JSON is valid YAML
 
     def start(index: int) -> tuple[Any, str]:
-        env = replica_env(workdir, replicas[index])
-        return start_proxy(path, env, workdir / f"proxy-{index}.log", workers)
+        replica = replica_env(workdir, replicas[index], env or {})
+        return start_proxy(path, replica, workdir / f"proxy-{index}.log", workers)
 
     with contextlib.ExitStack() as stack, ThreadPoolExecutor(len(replicas)) as pool:
         futures = [pool.submit(start, i) for i in range(len(replicas))]

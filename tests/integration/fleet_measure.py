@@ -35,6 +35,7 @@ from integration.fleet_support import (
 )
 
 DELAYS = (0.0, 0.5, 1.5)
+SETTINGS = ("router_settings", "env", "cache", "coordination_redis")
 
 
 def trial(
@@ -124,8 +125,8 @@ def settings_check(via: str) -> dict[str, Any]:
         if via == "coordination_redis":
             config["general_settings"]["coordination_redis"] = where
         (replica,) = stack.enter_context(run_fleet(config, workdir, REPLICAS[:1], env=env))
-        for _ in range(10):
-            ask(replica, "fleet-cool", "cool it down")
+        for attempt in range(10):  # never the same request twice: a response cache would answer
+            ask(replica, "fleet-cool", f"cool it down {attempt}")
             if throttled.hits("cool-throttled"):
                 break
         for _ in range(2):
@@ -144,10 +145,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=1, help="--num_workers of each replica")
     parser.add_argument("--trials", type=int, default=4, help="trials per delay")
-    parser.add_argument("--settings", action="store_true", help="which settings share state")
+    parser.add_argument(
+        "--settings", nargs="*", choices=SETTINGS, help="which settings share state"
+    )
     args = parser.parse_args()
-    if args.settings:
-        for via in ("router_settings", "env", "cache", "coordination_redis"):
+    if args.settings is not None:
+        for via in args.settings or SETTINGS:
             print(json.dumps(settings_check(via)), flush=True)
         return
     for redis in (True, False):

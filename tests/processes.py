@@ -10,6 +10,7 @@ import contextlib
 import os
 import secrets
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
@@ -62,12 +63,14 @@ def start_listening(
 
 
 def start_proxy(
-    config: Path, env: dict[str, str], log: Path
+    config: Path, env: dict[str, str], log: Path, workers: int = 1
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start ``litellm --config CONFIG`` on a free loopback port; return it once it is live."""
     port = free_port()
     command = [str(BIN / "litellm"), "--config", str(config), "--host", "127.0.0.1",
-               "--port", str(port), "--num_workers", "1"]  # fmt: skip
+               "--port", str(port), "--num_workers", str(workers)]  # fmt: skip
+    if workers > 1:  # uvicorn kills a worker that takes 5 s to answer its health check
+        command += ["--timeout_worker_healthcheck", str(int(PROXY_DEADLINE_S))]
     with log.open("w") as out:
         proc = subprocess.Popen(
             command,
@@ -92,6 +95,39 @@ def start_proxy(
     raise RuntimeError(
         f"the proxy did not start within {PROXY_DEADLINE_S:.0f} s: {log.read_text()[-3000:]}"
     )
+
+
+REDIS_SERVER: Final = "redis-server"
+REDIS_MISSING: Final = (
+    "redis-server is not installed: install Debian's redis-server package "
+    "(.ci/run does: .ci/debian-packages)"
+)
+
+
+def start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """Start a throwaway ``redis-server`` on a free loopback port; return it once it answers.
+
+    Nothing is persisted (no RDB, no AOF) and its files stay in ``workdir``.
+    """
+    binary = shutil.which(REDIS_SERVER)
+    if binary is None:
+        raise FileNotFoundError(REDIS_MISSING)
+    port = free_port()
+    command = [binary, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(workdir),
+               "--save", "", "--appendonly", "no", "--protected-mode", "yes"]  # fmt: skip
+    with (workdir / "redis.log").open("w") as out:
+        proc = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    deadline = time.monotonic() + START_DEADLINE_S
+    while time.monotonic() < deadline and proc.poll() is None:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1) as s:
+            s.sendall(b"PING\r\n")
+            if s.recv(16).startswith(b"+PONG"):
+                return proc, port
+        time.sleep(0.05)
+    stop(proc)
+    raise RuntimeError(f"redis-server did not start: {(workdir / 'redis.log').read_text()[-2000:]}")
 
 
 def stop(proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import math
 import os
 import signal
@@ -87,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="sagemaker-openai-conformance",
         description="Check that a container behaves as SageMaker AI's OpenAI-compatible route "
-        "and OpenAI clients need. Exit 0: no MUST check failed; 1: one did; 2: usage error "
+        "and OpenAI clients need. Exit 0: no MUST check failed; 1: one did (or, with "
+        "--strict, a check of the spec layer); 2: usage error "
         "or unreachable target; 3: stopped early (budget, or the target stopped answering); "
         "130/143: interrupted (SIGINT/SIGTERM). A partial report is still written.",
     )
@@ -138,6 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("MUST", "SHOULD", "INFO"),
         type=str.upper,
         help="run only checks of at least this severity",
+    )
+    run.add_argument(
+        "--strict",
+        action="store_true",
+        help="also fail the run (exit 1) on a failed check of the spec layer: what the "
+        "OpenAI specification requires but no client of the matrix needs",
     )
     run.add_argument(
         "--format", choices=FORMATS, default="text", help="report format (default text)"
@@ -272,6 +280,7 @@ def _execute(
 
         def finish(report: Report) -> int:
             hold()
+            report = dataclasses.replace(report, strict=args.strict)
             if report.stopped is not None:
                 err.write(f"stopped early: {report.stopped.message}\n")
             _write(report, args)

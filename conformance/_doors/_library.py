@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 
 from .._engine._context import CheckContext
@@ -21,6 +22,7 @@ def run(
     model: str = "",
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     budget: float | None = DEFAULT_BUDGET,
+    strict: bool = False,
     on_result: Callable[[Check, Result], None] | None = None,
 ) -> Report:
     """Run the conformance kit and return a Report.
@@ -35,6 +37,8 @@ def run(
         request_timeout: seconds for each whole answer, headers to last byte.
         budget: seconds for the whole run (None: unbounded); checks it leaves out are
             reported as not run, and ``Report.stopped`` says so.
+        strict: a failed check of the spec layer (what the specification requires but no
+            client needs) fails the run too: ``Report.exit_code`` 1.
         on_result: called after each check, for progress output.
 
     Raises:
@@ -45,6 +49,7 @@ def run(
         checks = select_checks(select=select, severity=severity)
         ctx = CheckContext(resolved, model=model, limits=limits)
         try:
-            return run_checks(checks, ctx, on_result=on_result)
+            report = run_checks(checks, ctx, on_result=on_result)
+            return dataclasses.replace(report, strict=strict)
         finally:
             ctx.close()

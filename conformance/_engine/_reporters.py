@@ -36,7 +36,7 @@ def progress_line(index: int, total: int, check: Check, result: Result) -> str:
     width = len(str(total))
     ms = result.duration * 1000
     return (
-        f"[{index:>{width}}/{total}] {_LABELS[result.outcome]:<7} {check.severity.value:<6} "
+        f"[{index:>{width}}/{total}] {_LABELS[result.outcome]:<7} {check.level:<6} "
         f"{check.id} ({ms:.0f} ms)"
     )
 
@@ -93,14 +93,15 @@ def write_text(report: Report, out: TextIO) -> None:
 def _write_text(report: Report, out: TextIO) -> None:
     out.write(f"\nsagemaker-openai-conformance: {report.target} ({report.mode} mode)\n\n")
     width = max([len(r.id) for r in report.results] + [5])
-    out.write(f"{'CHECK':<{width}}  {'SEV':<6}  {'OUTCOME':<7}  REASON\n")
+    sev = max([len(r.level) for r in report.results] + [3])
+    out.write(f"{'CHECK':<{width}}  {'SEV':<{sev}}  {'OUTCOME':<7}  REASON\n")
     for r in report.results:
         outcome = _LABELS[r.outcome]
-        line = f"{r.id:<{width}}  {r.severity.value:<6}  {outcome:<7}  {_one_line(r.message)}"
+        line = f"{r.id:<{width}}  {r.level:<{sev}}  {outcome:<7}  {_one_line(r.message)}"
         out.write(line.rstrip() + "\n")
-    problems = [r for r in report.results if r.outcome in (Outcome.FAILED, Outcome.ERRORED)]
+    problems = [r for r in report.results if r.broken]
     for r in problems:
-        out.write(f"\n{_LABELS[r.outcome]} {r.id} ({r.severity.value}): {r.message}\n")
+        out.write(f"\n{_LABELS[r.outcome]} {r.id} ({r.level}): {r.message}\n")
         out.write(f"  {how_to_fix(r)}\n")
         evidence = format_evidence(r.evidence)
         if evidence:
@@ -113,15 +114,24 @@ def _write_text(report: Report, out: TextIO) -> None:
         out.write(f"not applicable in {report.mode} mode: {names}\n")
     if report.stopped is not None:
         out.write(f"stopped early: {report.stopped.message}\n")
-    must = [r.id for r in problems if r.severity is Severity.MUST]
+    out.write(_verdict(report) + "\n")
+
+
+def _verdict(report: Report) -> str:
     code = report.exit_code
+    spec = [r.id for r in report.spec_failures]
     if code == 1:
-        verdict = f"exit 1: MUST checks failed: {', '.join(must)}"
-    elif code == 0:
+        must = [r.id for r in report.gating if r.severity is Severity.MUST]
+        parts = [f"MUST checks failed: {', '.join(must)}"] if must else []
+        if report.strict and spec:
+            parts.append(f"spec checks failed (--strict): {', '.join(spec)}")
+        return "exit 1: " + "; ".join(parts)
+    if code == 0:
         verdict = "exit 0: no MUST check failed"
-    else:
-        verdict = f"exit {code}: the run stopped before every check ran"
-    out.write(verdict + "\n")
+        if spec:  # only possible without --strict
+            verdict += f" (spec checks failed: {', '.join(spec)}; --strict fails the run on them)"
+        return verdict
+    return f"exit {code}: the run stopped before every check ran"
 
 
 def write_json(report: Report, out: TextIO) -> None:
@@ -147,6 +157,7 @@ def write_junit(report: Report, out: TextIO) -> None:
     ET.SubElement(props, "property", name="target", value=report.target)
     ET.SubElement(props, "property", name="mode", value=report.mode)
     ET.SubElement(props, "property", name="exit_code", value=str(report.exit_code))
+    ET.SubElement(props, "property", name="strict", value=str(report.strict).lower())
     if report.stopped is not None:
         ET.SubElement(props, "property", name="stopped", value=report.stopped.message)
     for r in report.results:
@@ -158,8 +169,9 @@ def write_junit(report: Report, out: TextIO) -> None:
             time=f"{r.duration:.3f}",
         )
         case.set("severity", r.severity.value)
+        case.set("layer", r.layer)
         if r.outcome is Outcome.FAILED:
-            node = ET.SubElement(case, "failure", message=r.message, type=r.severity.value)
+            node = ET.SubElement(case, "failure", message=r.message, type=r.level)
             node.text = how_to_fix(r) + "\n" + format_evidence(r.evidence)
         elif r.outcome is Outcome.ERRORED:
             node = ET.SubElement(case, "error", message=r.message, type="ERRORED")

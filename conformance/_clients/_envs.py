@@ -19,7 +19,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, TextIO
+from typing import Final, Protocol
 
 from ._catalogue import ENVIRONMENTS, Environment
 
@@ -28,6 +28,14 @@ DRIVERS: Final = Path(__file__).resolve().parent / "drivers"
 NODE_FILES: Final = ("package.json", "package-lock.json")
 INSTALL_COMMAND: Final = "sagemaker-openai-conformance --install-clients"
 INSTALL_TIMEOUT: Final = 900.0
+
+
+class Log(Protocol):
+    """Where install progress goes (stderr, or the CLI's escaped stderr)."""
+
+    def write(self, text: str, /) -> object: ...
+
+    def flush(self) -> object: ...
 
 
 class InstallError(RuntimeError):
@@ -89,7 +97,7 @@ def installed(env: Environment, cache: Path | None = None) -> bool:
     return (folder / marker).is_dir() if marker else folder.is_dir()
 
 
-def install(env: Environment, cache: Path | None = None, log: TextIO | None = None) -> Path:
+def install(env: Environment, cache: Path | None = None, log: Log | None = None) -> Path:
     """Install ``env`` into the cache unless it is there; return its folder.
 
     Raises:
@@ -137,7 +145,7 @@ def _call(command: list[str], cwd: Path, env: Environment) -> None:
         raise InstallError(f"installing {env.name} failed (exit {done.returncode}): {said}")
 
 
-def install_all(names: list[str] | None = None, log: TextIO | None = None) -> list[str]:
+def install_all(names: list[str] | None = None, log: Log | None = None) -> list[str]:
     """Install every environment (or ``names``); return one problem line per failure.
 
     An environment whose runtime is missing (no Node) is reported, not fatal.

@@ -192,7 +192,16 @@ def run_clients(
     if groups:
         plan = plan_for(target, model, timeout)
         end = until if until is not None else float("inf")
-        jobs = [_start(ENVIRONMENTS[n], cs, plan, cache, end) for n, cs in groups.items()]
-        for job in jobs:
-            results.update((r.client, r) for r in _finish(job, timeout))
+        jobs: list[_Job] = []
+        try:
+            for name, members in groups.items():
+                jobs.append(_start(ENVIRONMENTS[name], members, plan, cache, end))
+            for job in jobs:
+                results.update((r.client, r) for r in _finish(job, timeout))
+        finally:  # a signal or an error mid-matrix leaves no client process behind
+            for job in jobs:
+                if job.proc.poll() is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(job.proc.pid, signal.SIGKILL)
+                    job.proc.wait()
     return tuple(results[c.id] for c in chosen)

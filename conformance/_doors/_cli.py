@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from .._clients import select_clients
 from .._engine._context import CheckContext
 from .._engine._escape import for_terminal
 from .._engine._live import diagnose
@@ -44,6 +45,7 @@ from .._wire._limits import (
 )
 from .._wire._target import Target, validate_base_url
 from ..checks import select_checks
+from ._matrix import install_clients, run_matrix
 
 REACH_TIMEOUT = 5.0
 
@@ -155,6 +157,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", default="", metavar="NAME", help='the "model" value to send (default "")'
     )
     run.add_argument("--list", action="store_true", help="list the checks and exit")
+    matrix = parser.add_argument_group("client matrix (docs/kit/clients.md)")
+    matrix.add_argument(
+        "--clients",
+        action="append",
+        metavar="GLOB",
+        help="run only these real clients against the target before the checks (repeatable or "
+        "comma-separated ids or globs, e.g. 'openai-*'; 'none' runs none; default all)",
+    )
+    matrix.add_argument(
+        "--install-clients",
+        action="store_true",
+        help="install the clients' pinned environments into the kit's cache "
+        "($SAGEMAKER_OPENAI_CONFORMANCE_CACHE, else ~/.cache/sagemaker-openai-conformance) "
+        "and exit",
+    )
     return parser
 
 
@@ -315,6 +332,9 @@ def _run(args: argparse.Namespace, checks: list[Check], ctx: CheckContext, err: 
         if not diagnosis.ok:
             raise UsageError("live preflight failed; see above")
     limits = ctx.limits
+    # Live mode runs real (billed) clients only when asked to by name.
+    wanted = args.clients if ctx.mode != "live" or args.clients else ["none"]
+    clients = run_matrix(ctx.target, wanted, model=args.model, limits=limits, err=err)
     err.write(
         f"running {len(applicable)} checks against {ctx.target.label} ({ctx.mode} "
         f"mode; budget {limits.budget:g} s, {limits.request_timeout:g} s per request)\n"
@@ -325,7 +345,7 @@ def _run(args: argparse.Namespace, checks: list[Check], ctx: CheckContext, err: 
         err.write(progress_line(next(counter), len(applicable), chk, result) + "\n")
         err.flush()
 
-    return run_checks(checks, ctx, on_result=progress)
+    return dataclasses.replace(run_checks(checks, ctx, on_result=progress), clients=clients)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -347,6 +367,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.list:
             _list(checks, sys.stdout)
             return 0
+        if args.install_clients:
+            return install_clients(err)
+        try:
+            select_clients(args.clients)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
         _check_output(args.output)
         # Run as a program (no argv given), start-up and imports count against the budget;
         # called from a long-lived process (tests, scripts), the budget starts now.

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .._version import __version__
+from ._matrix import ClientResult
 from ._registry import Outcome, Severity, level
 
 # Exit codes (docs/kit/running.md). A signal gives the shell's usual 128 + its number.
@@ -97,6 +98,7 @@ class Report:
     request_timeout: float | None = None
     stopped: Stop | None = None
     strict: bool = False  # --strict: a failed check of the spec layer fails the run too
+    clients: tuple[ClientResult, ...] = ()  # the client matrix (never changes the exit code)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -142,5 +144,6 @@ class Report:
             "exit_code": self.exit_code,
             "stopped": self.stopped.to_dict() if self.stopped else None,
             "results": [r.to_dict() for r in self.results],
+            "clients": [c.to_dict() for c in self.clients],
             "summary": self.summary,
         }

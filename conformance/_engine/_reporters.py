@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from typing import Any, Final, Protocol, TextIO
 
 from ._escape import for_json, for_terminal, for_xml
+from ._matrix import ClientResult, Readiness
 from ._registry import Check, Outcome, Severity
 from ._report import Report, Result
 
@@ -106,6 +107,8 @@ def _write_text(report: Report, out: TextIO) -> None:
         evidence = format_evidence(r.evidence)
         if evidence:
             out.write(_indent(evidence, "  ") + "\n")
+    if report.clients:
+        _write_matrix(report.clients, out)
     counts = report.summary
     summary = ", ".join(f"{counts[o.value]} {o.value}" for o in Outcome)
     out.write(f"\n{summary} in {report.duration:.1f} s ({report.requests} requests)\n")
@@ -115,6 +118,20 @@ def _write_text(report: Report, out: TextIO) -> None:
     if report.stopped is not None:
         out.write(f"stopped early: {report.stopped.message}\n")
     out.write(_verdict(report) + "\n")
+
+
+def matrix_line(result: ClientResult) -> str:
+    """One line per client: who, which version, the verdict and why."""
+    who = f"{result.title} {result.version}".strip()
+    why = f": {_one_line(result.message, 100)}" if result.message else ""
+    return f"{result.readiness.value:<9}  {who} ({result.runtime}){why}"
+
+
+def _write_matrix(clients: tuple[ClientResult, ...], out: TextIO) -> None:
+    ready = sum(c.ready for c in clients)
+    out.write(f"\nclient matrix: {ready} of {len(clients)} clients ready\n")
+    for result in clients:
+        out.write(matrix_line(result) + "\n")
 
 
 def _verdict(report: Report) -> str:
@@ -180,13 +197,49 @@ def write_junit(report: Report, out: TextIO) -> None:
             ET.SubElement(case, "skipped", message=r.message)
         elif r.message:
             ET.SubElement(case, "system-out").text = r.message
-    for node in suites.iter():
+    if report.clients:
+        _junit_matrix(suites, report)
+    for node in suites.iter():  # every text and attribute, the matrix's included
         node.text = None if node.text is None else for_xml(node.text)
         for name, value in node.attrib.items():
             node.set(name, for_xml(value))
     ET.indent(suites)
     out.write(ET.tostring(suites, encoding="unicode", xml_declaration=True))
     out.write("\n")
+
+
+def _junit_matrix(suites: ET.Element, report: Report) -> None:
+    clients = report.clients
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name="sagemaker-openai-conformance.clients",
+        tests=str(len(clients)),
+        failures=str(sum(c.readiness is Readiness.NOT_READY for c in clients)),
+        errors="0",
+        skipped=str(sum(c.readiness is Readiness.SKIPPED for c in clients)),
+        time=f"{sum(s.seconds for c in clients for s in c.steps):.3f}",
+    )
+    for result in clients:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname="conformance.clients",
+            name=result.client,
+            time=f"{sum(s.seconds for s in result.steps):.3f}",
+        )
+        case.set("version", result.version)
+        case.set("runtime", result.runtime)
+        steps = "\n".join(
+            f"{s.name}: {'ok' if s.ok else 'BROKEN'}: {s.detail}" for s in result.steps
+        )
+        if result.readiness is Readiness.NOT_READY:
+            node = ET.SubElement(case, "failure", message=result.message, type="NOT READY")
+            node.text = steps
+        elif result.readiness is Readiness.SKIPPED:
+            ET.SubElement(case, "skipped", message=result.message)
+        else:
+            ET.SubElement(case, "system-out").text = steps
 
 
 REPORTERS: Final[dict[str, Reporter]] = {

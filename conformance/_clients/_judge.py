@@ -73,7 +73,8 @@ def judge(observed: dict[str, dict[str, Any]], *, tool: str, timeout: float) -> 
             detail = _short(text) if ok else "no answer to the tool result"
         elif name == "usage":
             prompt, completion = _tokens(obs.get("usage"))
-            ok = _counted(prompt) and _counted(completion)
+            # Every answer has at least one completion token: zeros are usage lost, not counted.
+            ok = _counted(prompt) and _counted(completion) and completion > 0
             detail = (
                 f"{prompt} prompt + {completion} completion tokens"
                 if ok

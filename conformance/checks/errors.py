@@ -47,8 +47,9 @@ def error_envelope(ctx: CheckContext) -> str | None:
     """Invalid bodies get an error status with a JSON OpenAI error envelope.
 
     Why: the specification's errors are `{"error": {...}}`. Clients raise on the status
-    alone: the OpenAI SDK still raises `BadRequestError` for a plain-text 400
-    (tests/clients/test_evidence.py), only with the raw body as its message.
+    alone: openai-python still raises `BadRequestError` for a plain-text 400
+    (tests/clients/test_evidence.py), but its message says only "Error code: 400", so the
+    user never reads why.
 
     Fix: answer every refused request with `{"error": {"message", "type", "param", "code"}}`
     and `Content-Type: application/json`, also for bodies that are not JSON at all.

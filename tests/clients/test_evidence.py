@@ -113,5 +113,5 @@ def test_a_plain_text_error_still_raises_the_status_error() -> None:
     app = Starlette(routes=[Route("/v1/chat/completions", refuse, methods=["POST"])])
     with serve_app(app) as url:
         client = openai.OpenAI(base_url=url + "/v1", api_key="x", max_retries=0)
-        with pytest.raises(openai.BadRequestError, match="^Error code: 400$"):
+        with pytest.raises(openai.BadRequestError, match=r"^Error code: 400$"):
             client.chat.completions.create(model="", messages=[{"role": "user", "content": "x"}])

@@ -23,7 +23,7 @@ _INTRO: Final = """\
 Every check of the conformance kit, in the order a run reports them. A failure in a report
 links to its section here: `docs/kit/checks.md#<check id with dots replaced by hyphens>`.
 
-- **Severity, from evidence.** MUST: a client of the [client matrix](engines.md#the-client-matrix)
+- **Severity, from evidence.** MUST: a client of the client matrix (`--clients`; [reports](reports.md))
   breaks, or silently loses what the user asked for (the text, a tool call, the usage), or the
   route itself refuses; a test runs that client against a container with the fault and shows
   it, and the check names the clients (a failed MUST makes the run exit 1). SHOULD: clients

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint typecheck docs test-matrix token-vectors bench fuzz load engines clean
+.PHONY: venv demo test lint typecheck docs clients test-matrix token-vectors bench fuzz load engines clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,8 +19,12 @@ demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
 ## ruff, mypy --strict, the strict docs build and the whole pytest suite (offline, loopback only).
-test: lint typecheck docs
+test: lint typecheck docs clients
 	$(BIN)/pytest
+
+## The client matrix's pinned environments (Python; Node where node and npm are on PATH) in .clients/.
+clients: $(STAMP)
+	SAGEMAKER_OPENAI_CONFORMANCE_CACHE=$(CURDIR)/.clients $(BIN)/sagemaker-openai-conformance --install-clients
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -60,4 +64,4 @@ token-vectors:
 	$(PY) tests/vectors/make_token_vectors.py
 
 clean:
-	rm -rf $(VENV) .venv-vectors .venv-matrix site .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .clients .venv-vectors .venv-matrix site .mypy_cache .ruff_cache .pytest_cache .hypothesis

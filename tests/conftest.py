@@ -33,6 +33,9 @@ def _isolated_aws(
     empty = tmp_path_factory.getbasetemp() / "no-aws-files"
     monkeypatch.setenv("AWS_CONFIG_FILE", str(empty / "config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty / "credentials"))
+    # No client environment unless a test asks for one (tests/clients uses `make clients`'
+    # cache): otherwise every CLI run in the suite would run the whole client matrix.
+    monkeypatch.setenv("SAGEMAKER_OPENAI_CONFORMANCE_CACHE", str(empty / "no-clients"))
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import math
 import os
 import signal
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from .._clients import select_clients
 from .._engine._context import CheckContext
 from .._engine._escape import for_terminal
 from .._engine._live import diagnose
@@ -43,6 +45,7 @@ from .._wire._limits import (
 )
 from .._wire._target import Target, validate_base_url
 from ..checks import select_checks
+from ._matrix import install_clients, run_matrix
 
 REACH_TIMEOUT = 5.0
 
@@ -87,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="sagemaker-openai-conformance",
         description="Check that a container behaves as SageMaker AI's OpenAI-compatible route "
-        "and OpenAI clients need. Exit 0: no MUST check failed; 1: one did; 2: usage error "
+        "and OpenAI clients need. Exit 0: no MUST check failed; 1: one did (or, with "
+        "--strict, a check of the spec layer); 2: usage error "
         "or unreachable target; 3: stopped early (budget, or the target stopped answering); "
         "130/143: interrupted (SIGINT/SIGTERM). A partial report is still written.",
     )
@@ -140,6 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="run only checks of at least this severity",
     )
     run.add_argument(
+        "--strict",
+        action="store_true",
+        help="also fail the run (exit 1) on a failed check of the spec layer: what the "
+        "OpenAI specification requires but no client of the matrix needs",
+    )
+    run.add_argument(
         "--format", choices=FORMATS, default="text", help="report format (default text)"
     )
     run.add_argument("--output", metavar="FILE", help="write the report here (default stdout)")
@@ -147,6 +157,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", default="", metavar="NAME", help='the "model" value to send (default "")'
     )
     run.add_argument("--list", action="store_true", help="list the checks and exit")
+    matrix = parser.add_argument_group("client matrix (docs/kit/clients.md)")
+    matrix.add_argument(
+        "--clients",
+        action="append",
+        metavar="GLOB",
+        help="run only these real clients against the target before the checks (repeatable or "
+        "comma-separated ids or globs, e.g. 'openai-*'; 'none' runs none; default all)",
+    )
+    matrix.add_argument(
+        "--install-clients",
+        action="store_true",
+        help="install the clients' pinned environments into the kit's cache "
+        "($SAGEMAKER_OPENAI_CONFORMANCE_CACHE, else ~/.cache/sagemaker-openai-conformance) "
+        "and exit",
+    )
     return parser
 
 
@@ -272,6 +297,7 @@ def _execute(
 
         def finish(report: Report) -> int:
             hold()
+            report = dataclasses.replace(report, strict=args.strict)
             if report.stopped is not None:
                 err.write(f"stopped early: {report.stopped.message}\n")
             _write(report, args)
@@ -306,6 +332,9 @@ def _run(args: argparse.Namespace, checks: list[Check], ctx: CheckContext, err: 
         if not diagnosis.ok:
             raise UsageError("live preflight failed; see above")
     limits = ctx.limits
+    # Live mode runs real (billed) clients only when asked to by name.
+    wanted = args.clients if ctx.mode != "live" or args.clients else ["none"]
+    clients = run_matrix(ctx.target, wanted, model=args.model, limits=limits, err=err)
     err.write(
         f"running {len(applicable)} checks against {ctx.target.label} ({ctx.mode} "
         f"mode; budget {limits.budget:g} s, {limits.request_timeout:g} s per request)\n"
@@ -316,7 +345,7 @@ def _run(args: argparse.Namespace, checks: list[Check], ctx: CheckContext, err: 
         err.write(progress_line(next(counter), len(applicable), chk, result) + "\n")
         err.flush()
 
-    return run_checks(checks, ctx, on_result=progress)
+    return dataclasses.replace(run_checks(checks, ctx, on_result=progress), clients=clients)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -338,6 +367,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.list:
             _list(checks, sys.stdout)
             return 0
+        if args.install_clients:
+            return install_clients(err)
+        try:
+            select_clients(args.clients)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
         _check_output(args.output)
         # Run as a program (no argv given), start-up and imports count against the budget;
         # called from a long-lived process (tests, scripts), the budget starts now.

@@ -23,9 +23,14 @@ _INTRO: Final = """\
 Every check of the conformance kit, in the order a run reports them. A failure in a report
 links to its section here: `docs/kit/checks.md#<check id with dots replaced by hyphens>`.
 
-- **Severity.** MUST: the route, the AWS sample client or an official OpenAI SDK breaks (a
-  failed MUST check makes the run exit 1). SHOULD: popular third-party clients break, or the
-  container behaves otherwise than OpenAI. INFO: reported, never gating.
+- **Severity, from evidence.** MUST: a client of the client matrix (`--clients`; [reports](reports.md))
+  breaks, or silently loses what the user asked for (the text, a tool call, the usage), or the
+  route itself refuses; a test runs that client against a container with the fault and shows
+  it, and the check names the clients (a failed MUST makes the run exit 1). SHOULD: clients
+  only do extra work (retries), and the check names the cost. INFO: reported, never gating.
+- **The strict layer: SHOULD (spec).** What the OpenAI specification requires but no client of
+  the matrix needs. A failed spec check is reported in every format, and fails the run only
+  with `--strict` (`conformance.run(..., strict=True)`, `--conformance-strict`).
 - **Modes.** `direct`: the kit talks to the container; `mock`: through the local emulator of
   the route; `live`: through a real SageMaker endpoint.
 - **Stage.** Checks that load the target run after all others (`load`), followed by a
@@ -44,11 +49,13 @@ in [Running the kit](running.md).
 
 
 def _row(chk: Check) -> str:
-    return f"| [`{chk.id}`](#{chk.anchor}) | {chk.severity.value} | {chk.summary} |"
+    return f"| [`{chk.id}`](#{chk.anchor}) | {chk.level} | {chk.summary} |"
 
 
 def _section(chk: Check) -> str:
-    facts = [f"**{chk.severity.value}**", "modes: " + ", ".join(chk.modes)]
+    facts = [f"**{chk.level}**", "modes: " + ", ".join(chk.modes)]
+    if chk.layer == "spec":
+        facts.append("strict layer: gates only with `--strict`")
     if chk.stage != "main":
         facts.append(f"stage: {chk.stage}")
     if chk.requires:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 
 from .._engine._context import CheckContext
@@ -10,6 +11,7 @@ from .._engine._runner import Report, Result, open_target, run_checks
 from .._wire._limits import DEFAULT_BUDGET, DEFAULT_REQUEST_TIMEOUT, Limits
 from .._wire._target import Target
 from ..checks import select_checks
+from ._matrix import run_matrix
 
 
 def run(
@@ -21,6 +23,8 @@ def run(
     model: str = "",
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     budget: float | None = DEFAULT_BUDGET,
+    strict: bool = False,
+    clients: str | Iterable[str] | None = "none",
     on_result: Callable[[Check, Result], None] | None = None,
 ) -> Report:
     """Run the conformance kit and return a Report.
@@ -35,6 +39,10 @@ def run(
         request_timeout: seconds for each whole answer, headers to last byte.
         budget: seconds for the whole run (None: unbounded); checks it leaves out are
             reported as not run, and ``Report.stopped`` says so.
+        clients: the real clients to run against the target before the checks (ids or
+            globs, ``"all"``; default ``"none"``); their verdicts are ``Report.clients``.
+        strict: a failed check of the spec layer (what the specification requires but no
+            client needs) fails the run too: ``Report.exit_code`` 1.
         on_result: called after each check, for progress output.
 
     Raises:
@@ -45,6 +53,8 @@ def run(
         checks = select_checks(select=select, severity=severity)
         ctx = CheckContext(resolved, model=model, limits=limits)
         try:
-            return run_checks(checks, ctx, on_result=on_result)
+            matrix = run_matrix(resolved, clients, model=model, limits=limits)
+            report = run_checks(checks, ctx, on_result=on_result)
+            return dataclasses.replace(report, strict=strict, clients=matrix)
         finally:
             ctx.close()

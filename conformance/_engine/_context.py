@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, Final
 
 import httpx
@@ -51,6 +52,30 @@ class CheckContext:
     def child(self, target: Target) -> CheckContext:
         """A context for another target (a faulty copy) sharing this run's model and budget."""
         return CheckContext(target, model=self.model, limits=self.limits)
+
+    @contextmanager
+    def container(self) -> Iterator[CheckContext]:
+        """The container itself: this context in direct mode; in mock mode, the container
+        behind the emulator, reached directly (its exchanges join this run's).
+
+        Raises:
+            CheckSkipped: the container's own URL is unknown (live mode: SageMaker checks
+                /ping itself).
+        """
+        if self.mode == "direct":
+            yield self
+            return
+        if self.target.container is None:
+            raise CheckSkipped(
+                f"the container's own URL is unknown in {self.mode} mode; run the kit against "
+                "the container (--target URL, direct or mock mode) to check /ping and /invocations"
+            )
+        inner = self.child(Target.direct(self.target.container))
+        try:
+            yield inner
+        finally:
+            inner.close()
+            self.exchanges.extend(inner.exchanges)
 
     @property
     def mode(self) -> str:
@@ -228,7 +253,7 @@ class CheckContext:
             owner = "sse.content_type" if stream else "container.route"
             raise CheckSkipped(f"blocked: the default {kind} got {base.describe()}; see {owner}")
         if base.cut is not None:
-            owner = "sse.done" if stream else "container.route"
+            owner = "sse.stream_ends" if stream else "container.route"
             raise CheckSkipped(f"blocked: the default {kind} was cut off: {base.cut}; see {owner}")
         return base
 

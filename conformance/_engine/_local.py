@@ -48,7 +48,12 @@ def reference_target(
         return
     if mode != "mock":
         raise ValueError(f"the reference target runs in direct or mock mode, not {mode!r}")
-    with _behind_emulator(label, fault_factory=with_faults, reference=ref) as target:
+    # The emulator serves the reference in-process; the container contract (/ping,
+    # /invocations) is checked on a copy of it served on its own port, as a container is.
+    with (
+        serve_in_thread(create_reference_app(ref), LOOPBACK, 0, stop_within=LOCAL_STOP_S) as own,
+        _behind_emulator(label, fault_factory=with_faults, container=own, reference=ref) as target,
+    ):
         yield target
 
 
@@ -56,12 +61,14 @@ def reference_target(
 def emulated(container_url: str) -> Iterator[Target]:
     """Put the emulator (with fresh test credentials) in front of a running container."""
     base = container_url.rstrip("/")
-    with _behind_emulator(base, endpoints={KIT_ENDPOINT: base}) as target:
+    with _behind_emulator(base, container=base, endpoints={KIT_ENDPOINT: base}) as target:
         yield target
 
 
 @contextmanager
-def _behind_emulator(label: str, fault_factory: Any = None, **config: Any) -> Iterator[Target]:
+def _behind_emulator(
+    label: str, fault_factory: Any = None, container: str | None = None, **config: Any
+) -> Iterator[Target]:
     from conformance._emulator import (
         EmulatorConfig,
         create_emulator_app,
@@ -82,6 +89,7 @@ def _behind_emulator(label: str, fault_factory: Any = None, **config: Any) -> It
             secret_key=creds.secret_access_key,
             label=f"{label} behind the emulator at {url}",
             fault_factory=fault_factory,
+            container=container,
         )
 
 

@@ -20,13 +20,18 @@ if TYPE_CHECKING:
     from ._context import CheckContext
 
 MODES: Final = ("direct", "mock", "live")
+# Why a check exists. clients: a client of the matrix breaks or silently loses what the user
+# asked for, or the route itself refuses (MUST), or clients do extra work (SHOULD, the cost
+# named). spec: the specification requires it but no client needs it; such a check is a
+# SHOULD and fails a run only under --strict (the strict layer).
+LAYERS: Final = ("clients", "spec")
 CAPABILITIES: Final = tuple(CAPABILITY_PROBES)
 # main: the catalogue; load: checks that stress the target (they run after every main check);
 # probe: runs after the load checks, to tell whether the target survived them.
 STAGES: Final = ("main", "load", "probe")
 DOCS_PAGE: Final = "docs/kit/checks.md"
 __all__ = [
-    "CAPABILITIES", "DOCS_PAGE", "MODES", "REGISTRY", "STAGES", "Check", "CheckFailure",
+    "CAPABILITIES", "DOCS_PAGE", "LAYERS", "MODES", "REGISTRY", "STAGES", "Check", "CheckFailure",
     "CheckFunc", "CheckSkipped", "Outcome", "Severity", "check", "parse_sections",
 ]  # fmt: skip
 _SECTIONS: Final = ("Why:", "Fix:")
@@ -36,8 +41,8 @@ _SECTIONS: Final = ("Why:", "Fix:")
 class Severity(enum.Enum):
     """How much a failed check matters; ordered ``INFO < SHOULD < MUST``."""
 
-    MUST = "MUST"  # the route, the AWS sample client or an official OpenAI SDK breaks
-    SHOULD = "SHOULD"  # popular third-party clients break, or OpenAI behaves otherwise
+    MUST = "MUST"  # a client of the matrix breaks or loses the answer, or the route refuses
+    SHOULD = "SHOULD"  # clients only do extra work (retries); or the spec layer (--strict)
     INFO = "INFO"  # reported, never gating
 
     @property
@@ -96,6 +101,7 @@ class Check:
     stage: str = "main"
     why: str = ""  # the docstring's "Why:" section: what breaks when the check fails
     fix: str = ""  # the docstring's "Fix:" section: what a container author should change
+    layer: str = "clients"  # "spec": the strict layer (see LAYERS)
 
     @property
     def docs(self) -> str:
@@ -112,12 +118,22 @@ class Check:
         """The id's first segment, e.g. ``sse`` for ``sse.done``."""
         return self.id.split(".", 1)[0]
 
+    @property
+    def level(self) -> str:
+        """The severity as reports print it: ``MUST``, ``SHOULD``, ``SHOULD (spec)``, ``INFO``."""
+        return level(self.severity, self.layer)
+
     def applies_to(self, mode: str) -> bool:
         """Whether the check runs in ``mode``."""
         return mode in self.modes
 
 
 REGISTRY: dict[str, Check] = {}
+
+
+def level(severity: Severity, layer: str) -> str:
+    """``SHOULD (spec)`` for a check of the strict layer, else the severity's name."""
+    return f"{severity.value} (spec)" if layer == "spec" else severity.value
 
 
 def _as_tuple(value: str | Iterable[str]) -> tuple[str, ...]:
@@ -133,6 +149,7 @@ def check(
     requests: int = 1,
     after: str | Iterable[str] = (),
     stage: str = "main",
+    layer: str = "clients",
     registry: dict[str, Check] | None = None,
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Register a check function under a stable dotted id.
@@ -148,6 +165,9 @@ def check(
             by it instead of failing for the same reason. They must be registered first.
         stage: ``main``; ``load`` for checks that stress the target (run after the others);
             ``probe`` for the liveness check that follows them.
+        layer: ``clients`` (the default: the severity rests on what clients do) or ``spec``:
+            the specification requires it but no client needs it. A ``spec`` check is a
+            SHOULD and fails a run only with ``--strict`` (``strict=True``).
         registry: register elsewhere than the global REGISTRY (for tests).
 
     The docstring's first line is the summary; optional ``Why:`` and ``Fix:`` paragraphs say
@@ -169,6 +189,8 @@ def check(
         raise ValueError(f"check {id!r}: requires must be among {CAPABILITIES}")
     if stage not in STAGES:
         raise ValueError(f"check {id!r}: stage must be one of {STAGES}")
+    if layer not in LAYERS:
+        raise ValueError(f"check {id!r}: layer must be one of {LAYERS}")
     prerequisites = _as_tuple(after)
     unknown = [p for p in prerequisites if p not in target]
     if unknown:
@@ -176,6 +198,11 @@ def check(
     if any(STAGES.index(target[p].stage) > STAGES.index(stage) for p in prerequisites):
         raise ValueError(f"check {id!r}: a prerequisite cannot run in a later stage")
     sev = Severity.parse(severity)
+    if layer == "spec" and sev is not Severity.SHOULD:
+        raise ValueError(
+            f"check {id!r}: a check of the spec layer is a SHOULD (no client needs it); "
+            "make it SHOULD, or name the client that breaks and keep layer 'clients'"
+        )
 
     def decorator(func: CheckFunc) -> CheckFunc:
         doc = inspect.getdoc(func)
@@ -195,6 +222,7 @@ def check(
             stage,
             sections.get("Why:", ""),
             sections.get("Fix:", ""),
+            layer,
         )
         return func
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .._version import __version__
-from ._registry import Outcome, Severity
+from ._matrix import ClientResult
+from ._registry import Outcome, Severity, level
 
 # Exit codes (docs/kit/running.md). A signal gives the shell's usual 128 + its number.
 EXIT_OK: Final = 0
@@ -29,12 +30,30 @@ class Result:
     duration: float = 0.0
     docs: str = ""
     fix: str = ""
+    layer: str = "clients"  # "spec": the strict layer, gating only under --strict
+
+    @property
+    def level(self) -> str:
+        """``MUST``, ``SHOULD``, ``SHOULD (spec)`` or ``INFO``, as reports print it."""
+        return level(self.severity, self.layer)
+
+    @property
+    def broken(self) -> bool:
+        """The check failed or errored."""
+        return self.outcome in (Outcome.FAILED, Outcome.ERRORED)
+
+    def gates(self, strict: bool) -> bool:
+        """Whether this verdict fails the run: a broken MUST, or a broken spec check if strict."""
+        if not self.broken:
+            return False
+        return self.severity is Severity.MUST or (strict and self.layer == "spec")
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report's shape for one result (``fix`` only on failures and errors)."""
         data: dict[str, Any] = {
             "id": self.id,
             "severity": self.severity.value,
+            "layer": self.layer,
             "outcome": self.outcome.value,
             "message": self.message,
             "evidence": self.evidence,
@@ -78,6 +97,8 @@ class Report:
     budget: float | None = None
     request_timeout: float | None = None
     stopped: Stop | None = None
+    strict: bool = False  # --strict: a failed check of the spec layer fails the run too
+    clients: tuple[ClientResult, ...] = ()  # the client matrix (never changes the exit code)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -89,14 +110,24 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        """128 + N after signal N; 1 when a MUST check failed or errored; 3 when the run
-        stopped early (budget, or the target stopped answering); else 0."""
+        """128 + N after signal N; 1 when a MUST check failed or errored (or, with ``strict``,
+        a check of the spec layer); 3 when the run stopped early (budget, or the target
+        stopped answering); else 0."""
         if self.stopped is not None and self.stopped.signum is not None:
             return 128 + self.stopped.signum
-        bad = (Outcome.FAILED, Outcome.ERRORED)
-        if any(r.severity is Severity.MUST and r.outcome in bad for r in self.results):
+        if self.gating:
             return EXIT_MUST_FAILED
         return EXIT_INCOMPLETE if self.stopped is not None else EXIT_OK
+
+    @property
+    def gating(self) -> list[Result]:
+        """The verdicts that fail the run (exit 1): broken MUSTs, and spec checks if strict."""
+        return [r for r in self.results if r.gates(self.strict)]
+
+    @property
+    def spec_failures(self) -> list[Result]:
+        """Broken checks of the spec layer (they fail the run only with ``strict``)."""
+        return [r for r in self.results if r.broken and r.layer == "spec"]
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report."""
@@ -109,8 +140,10 @@ class Report:
             "budget": self.budget,
             "request_timeout": self.request_timeout,
             "requests": self.requests,
+            "strict": self.strict,
             "exit_code": self.exit_code,
             "stopped": self.stopped.to_dict() if self.stopped else None,
             "results": [r.to_dict() for r in self.results],
+            "clients": [c.to_dict() for c in self.clients],
             "summary": self.summary,
         }

@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from typing import Any, Final, Protocol, TextIO
 
 from ._escape import for_json, for_terminal, for_xml
+from ._matrix import ClientResult, Readiness
 from ._registry import Check, Outcome, Severity
 from ._report import Report, Result
 
@@ -36,7 +37,7 @@ def progress_line(index: int, total: int, check: Check, result: Result) -> str:
     width = len(str(total))
     ms = result.duration * 1000
     return (
-        f"[{index:>{width}}/{total}] {_LABELS[result.outcome]:<7} {check.severity.value:<6} "
+        f"[{index:>{width}}/{total}] {_LABELS[result.outcome]:<7} {check.level:<6} "
         f"{check.id} ({ms:.0f} ms)"
     )
 
@@ -93,18 +94,21 @@ def write_text(report: Report, out: TextIO) -> None:
 def _write_text(report: Report, out: TextIO) -> None:
     out.write(f"\nsagemaker-openai-conformance: {report.target} ({report.mode} mode)\n\n")
     width = max([len(r.id) for r in report.results] + [5])
-    out.write(f"{'CHECK':<{width}}  {'SEV':<6}  {'OUTCOME':<7}  REASON\n")
+    sev = max([len(r.level) for r in report.results] + [3])
+    out.write(f"{'CHECK':<{width}}  {'SEV':<{sev}}  {'OUTCOME':<7}  REASON\n")
     for r in report.results:
         outcome = _LABELS[r.outcome]
-        line = f"{r.id:<{width}}  {r.severity.value:<6}  {outcome:<7}  {_one_line(r.message)}"
+        line = f"{r.id:<{width}}  {r.level:<{sev}}  {outcome:<7}  {_one_line(r.message)}"
         out.write(line.rstrip() + "\n")
-    problems = [r for r in report.results if r.outcome in (Outcome.FAILED, Outcome.ERRORED)]
+    problems = [r for r in report.results if r.broken]
     for r in problems:
-        out.write(f"\n{_LABELS[r.outcome]} {r.id} ({r.severity.value}): {r.message}\n")
+        out.write(f"\n{_LABELS[r.outcome]} {r.id} ({r.level}): {r.message}\n")
         out.write(f"  {how_to_fix(r)}\n")
         evidence = format_evidence(r.evidence)
         if evidence:
             out.write(_indent(evidence, "  ") + "\n")
+    if report.clients:
+        _write_matrix(report.clients, out)
     counts = report.summary
     summary = ", ".join(f"{counts[o.value]} {o.value}" for o in Outcome)
     out.write(f"\n{summary} in {report.duration:.1f} s ({report.requests} requests)\n")
@@ -113,15 +117,38 @@ def _write_text(report: Report, out: TextIO) -> None:
         out.write(f"not applicable in {report.mode} mode: {names}\n")
     if report.stopped is not None:
         out.write(f"stopped early: {report.stopped.message}\n")
-    must = [r.id for r in problems if r.severity is Severity.MUST]
+    out.write(_verdict(report) + "\n")
+
+
+def matrix_line(result: ClientResult) -> str:
+    """One line per client: who, which version, the verdict and why."""
+    who = f"{result.title} {result.version}".strip()
+    why = f": {_one_line(result.message, 100)}" if result.message else ""
+    return f"{result.readiness.value:<9}  {who} ({result.runtime}){why}"
+
+
+def _write_matrix(clients: tuple[ClientResult, ...], out: TextIO) -> None:
+    ready = sum(c.ready for c in clients)
+    out.write(f"\nclient matrix: {ready} of {len(clients)} clients ready\n")
+    for result in clients:
+        out.write(matrix_line(result) + "\n")
+
+
+def _verdict(report: Report) -> str:
     code = report.exit_code
+    spec = [r.id for r in report.spec_failures]
     if code == 1:
-        verdict = f"exit 1: MUST checks failed: {', '.join(must)}"
-    elif code == 0:
+        must = [r.id for r in report.gating if r.severity is Severity.MUST]
+        parts = [f"MUST checks failed: {', '.join(must)}"] if must else []
+        if report.strict and spec:
+            parts.append(f"spec checks failed (--strict): {', '.join(spec)}")
+        return "exit 1: " + "; ".join(parts)
+    if code == 0:
         verdict = "exit 0: no MUST check failed"
-    else:
-        verdict = f"exit {code}: the run stopped before every check ran"
-    out.write(verdict + "\n")
+        if spec:  # only possible without --strict
+            verdict += f" (spec checks failed: {', '.join(spec)}; --strict fails the run on them)"
+        return verdict
+    return f"exit {code}: the run stopped before every check ran"
 
 
 def write_json(report: Report, out: TextIO) -> None:
@@ -147,6 +174,7 @@ def write_junit(report: Report, out: TextIO) -> None:
     ET.SubElement(props, "property", name="target", value=report.target)
     ET.SubElement(props, "property", name="mode", value=report.mode)
     ET.SubElement(props, "property", name="exit_code", value=str(report.exit_code))
+    ET.SubElement(props, "property", name="strict", value=str(report.strict).lower())
     if report.stopped is not None:
         ET.SubElement(props, "property", name="stopped", value=report.stopped.message)
     for r in report.results:
@@ -158,8 +186,9 @@ def write_junit(report: Report, out: TextIO) -> None:
             time=f"{r.duration:.3f}",
         )
         case.set("severity", r.severity.value)
+        case.set("layer", r.layer)
         if r.outcome is Outcome.FAILED:
-            node = ET.SubElement(case, "failure", message=r.message, type=r.severity.value)
+            node = ET.SubElement(case, "failure", message=r.message, type=r.level)
             node.text = how_to_fix(r) + "\n" + format_evidence(r.evidence)
         elif r.outcome is Outcome.ERRORED:
             node = ET.SubElement(case, "error", message=r.message, type="ERRORED")
@@ -168,13 +197,49 @@ def write_junit(report: Report, out: TextIO) -> None:
             ET.SubElement(case, "skipped", message=r.message)
         elif r.message:
             ET.SubElement(case, "system-out").text = r.message
-    for node in suites.iter():
+    if report.clients:
+        _junit_matrix(suites, report)
+    for node in suites.iter():  # every text and attribute, the matrix's included
         node.text = None if node.text is None else for_xml(node.text)
         for name, value in node.attrib.items():
             node.set(name, for_xml(value))
     ET.indent(suites)
     out.write(ET.tostring(suites, encoding="unicode", xml_declaration=True))
     out.write("\n")
+
+
+def _junit_matrix(suites: ET.Element, report: Report) -> None:
+    clients = report.clients
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name="sagemaker-openai-conformance.clients",
+        tests=str(len(clients)),
+        failures=str(sum(c.readiness is Readiness.NOT_READY for c in clients)),
+        errors="0",
+        skipped=str(sum(c.readiness is Readiness.SKIPPED for c in clients)),
+        time=f"{sum(s.seconds for c in clients for s in c.steps):.3f}",
+    )
+    for result in clients:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname="conformance.clients",
+            name=result.client,
+            time=f"{sum(s.seconds for s in result.steps):.3f}",
+        )
+        case.set("version", result.version)
+        case.set("runtime", result.runtime)
+        steps = "\n".join(
+            f"{s.name}: {'ok' if s.ok else 'BROKEN'}: {s.detail}" for s in result.steps
+        )
+        if result.readiness is Readiness.NOT_READY:
+            node = ET.SubElement(case, "failure", message=result.message, type="NOT READY")
+            node.text = steps
+        elif result.readiness is Readiness.SKIPPED:
+            ET.SubElement(case, "skipped", message=result.message)
+        else:
+            ET.SubElement(case, "system-out").text = steps
 
 
 REPORTERS: Final[dict[str, Reporter]] = {

@@ -71,7 +71,15 @@ def _result(
     duration: float = 0.0,
 ) -> Result:
     return Result(
-        check.id, check.severity, outcome, message, evidence, duration, check.docs, check.fix
+        check.id,
+        check.severity,
+        outcome,
+        message,
+        evidence,
+        duration,
+        check.docs,
+        check.fix,
+        check.layer,
     )
 
 

@@ -11,15 +11,22 @@ from typing import Final
 FAULTS: Final[Mapping[str, str]] = MappingProxyType(
     {
         "buffered": "hold the whole stream back, then send every chunk at once at the end",
+        "done_then_hold": "send `data: [DONE]`, then hold the connection open "
+        "(`hold_after_done_s`)",
         "event_ping": "interleave data-less `event: ping` frames between the SSE events",
+        "ignore_include_usage": "ignore `stream_options.include_usage`: no usage in streams",
         "jsonlines": "stream JSON lines (LMI style, application/jsonlines) instead of SSE",
         "mid_stream_error": 'fail part-way: send a `data: {"error": ...}` frame, then end',
         "missing_role": "the first delta of each choice has no `role`",
         "no_done": "end the stream without `data: [DONE]`",
         "no_ping": "GET /ping answers 404",
+        "omit_null_keys": "leave out the keys whose value is null: `logprobs` in choices, "
+        "`finish_reason` in chunks until the last",
         "reject_empty_model": 'refuse `model: ""` with a 404 error',
         "server_error_on_bad_request": "answer invalid requests with 500 instead of 4xx",
+        "string_created": '`created` is a string (`"1700000000"`), in answers and chunks',
         "tool_delta_no_index": "tool-call deltas carry no `index`",
+        "tools_as_text": "answer tool requests with the call written as text, no `tool_calls`",
         "unstable_id": "the chunk `id` changes from chunk to chunk",
         "usage_with_choices": "usage rides on the last finish chunk, so its `choices` is not empty",
         "usage_without_include": "send a usage chunk although `include_usage` was not asked",
@@ -43,6 +50,8 @@ class ReferenceConfig:
             `chat_template_kwargs.enable_thinking` to false.
         mid_stream_error_after: With the `mid_stream_error` fault, token steps sent before failing.
         system_fingerprint: The `system_fingerprint` of every response.
+        hold_after_done_s: With the `done_then_hold` fault, how long the connection stays open
+            after `data: [DONE]` before the container closes it.
         headers_after_ttft: Hold a stream's response headers until its first chunk is due, as a
             container that queues or prefills before it answers does: the caller then waits
             `ttft_ms` for the headers themselves, not only for the first chunk.
@@ -63,6 +72,7 @@ class ReferenceConfig:
     system_fingerprint: str = "fp_reference"
     stamp_sent_at: bool = False
     headers_after_ttft: bool = False
+    hold_after_done_s: float = 30.0
 
     def __post_init__(self) -> None:
         # Accept any iterable of names so `ReferenceConfig(faults={"no_done"})` just works.
@@ -73,7 +83,7 @@ class ReferenceConfig:
                 f"unknown fault(s) {', '.join(unknown)}; valid names are: {', '.join(FAULTS)}"
             )
         object.__setattr__(self, "faults", faults)
-        for name in ("ttft_ms", "itl_ms"):
+        for name in ("ttft_ms", "itl_ms", "hold_after_done_s"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")

@@ -115,6 +115,15 @@ def generate(request: ChatRequest, config: ReferenceConfig, prompt: int) -> tupl
             continue
         if tools:
             calls, finish = _tool_calls(tools, user_text, left)
+            if config.has("tools_as_text"):
+                # As llama.cpp without a tool-call parser: the model's call, left as text.
+                text = "".join(
+                    f'<tool_call>{{"name": "{call.name}", "arguments": {call.arguments}}}'
+                    "</tool_call>"
+                    for call in calls
+                )
+                choices.append(Completion(index, thought, tuple(tokenize(text)), (), "stop"))
+                continue
             choices.append(Completion(index, thought, (), calls, finish))
             continue
         reply = tool_reply if tool_reply is not None else _echo(user_text)

@@ -76,14 +76,13 @@ def completion_body(reply: Reply) -> dict[str, Any]:
                 for call in choice.tool_calls
             ]
         logprobs = _logprobs(reply, list(choice.content)) if reply.request.logprobs else None
-        choices.append(
-            {
-                "index": choice.index,
-                "message": message,
-                "logprobs": logprobs,
-                "finish_reason": choice.finish_reason,
-            }
-        )
+        body = {
+            "index": choice.index,
+            "message": message,
+            "logprobs": logprobs,
+            "finish_reason": choice.finish_reason,
+        }
+        choices.append(_without_nulls(body) if reply.config.has("omit_null_keys") else body)
     return {
         **_envelope(reply, "chat.completion", reply.id),
         "choices": choices,
@@ -99,7 +98,7 @@ def generation_seconds(reply: Reply) -> float:
 
 def stream_frames(reply: Reply) -> list[Frame]:
     """The planned stream: per-choice events interleaved step by step, usage, `[DONE]`."""
-    config, request = reply.config, reply.request
+    config = reply.config
     per_choice = [_choice_events(reply, choice) for choice in reply.choices]
     frames: list[Frame] = []
     for step in range(max(len(events) for events in per_choice)):
@@ -114,7 +113,7 @@ def stream_frames(reply: Reply) -> list[Frame]:
             frames.append(Frame(delay if position == 0 else 0.0, _chunk(reply, [choice]), is_token))
     if config.has("mid_stream_error"):
         return _fail_mid_stream(frames, config)
-    if request.include_usage or config.has("usage_without_include"):
+    if _include_usage(reply) or config.has("usage_without_include"):
         if config.has("usage_with_choices"):
             last = frames[-1]
             frames[-1] = Frame(last.delay, {**(last.payload or {}), "usage": usage(reply)})
@@ -145,6 +144,15 @@ def _choice_events(reply: Reply, choice: Completion) -> list[tuple[dict[str, Any
     return events
 
 
+def _include_usage(reply: Reply) -> bool:
+    return reply.request.include_usage and not reply.config.has("ignore_include_usage")
+
+
+def _without_nulls(choice: dict[str, Any]) -> dict[str, Any]:
+    # transformers serve 5.23 leaves out `logprobs`, and `finish_reason` until the last chunk.
+    return {k: v for k, v in choice.items() if v is not None or k in ("delta", "message")}
+
+
 def _choice(
     index: int, delta: dict[str, Any], *, logprobs: Any = None, finish: str | None = None
 ) -> dict[str, Any]:
@@ -153,8 +161,10 @@ def _choice(
 
 def _chunk(reply: Reply, choices: list[dict[str, Any]]) -> dict[str, Any]:
     chunk_id = f"chatcmpl-{uuid.uuid4().hex}" if reply.config.has("unstable_id") else reply.id
+    if reply.config.has("omit_null_keys"):
+        choices = [_without_nulls(choice) for choice in choices]
     body = {**_envelope(reply, "chat.completion.chunk", chunk_id), "choices": choices}
-    if reply.request.include_usage:
+    if _include_usage(reply):
         # OpenAI: with include_usage every chunk has `usage`, null except in the usage chunk.
         body["usage"] = None
     return body
@@ -164,7 +174,7 @@ def _envelope(reply: Reply, kind: str, completion_id: str) -> dict[str, Any]:
     return {
         "id": completion_id,
         "object": kind,
-        "created": reply.created,
+        "created": str(reply.created) if reply.config.has("string_created") else reply.created,
         "model": reply.config.model_name,
         "system_fingerprint": reply.config.system_fingerprint,
     }
@@ -180,7 +190,7 @@ def _fail_mid_stream(frames: list[Frame], config: ReferenceConfig) -> list[Frame
     sent = 0
     for frame in frames:
         finishing = frame.payload is not None and any(
-            choice["finish_reason"] for choice in frame.payload["choices"]
+            choice.get("finish_reason") for choice in frame.payload["choices"]
         )
         if finishing or (frame.tokens and sent >= config.mid_stream_error_after):
             break

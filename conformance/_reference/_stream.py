@@ -63,8 +63,9 @@ async def stream_response(frames: Sequence[Frame], config: ReferenceConfig) -> R
         # The first chunk's delay is spent before the headers go out, and not again after.
         await asyncio.sleep(writes[0][0])
         writes[0] = (0.0, writes[0][1])
+    hold = config.hold_after_done_s if config.has("done_then_hold") else 0.0
     return StreamingResponse(
-        _paced(writes, config.stamp_sent_at), media_type=media_type, headers=STREAM_HEADERS
+        _paced(writes, config.stamp_sent_at, hold), media_type=media_type, headers=STREAM_HEADERS
     )
 
 
@@ -75,9 +76,14 @@ def stamp_sent_at(data: bytes, now: float) -> bytes:
     return data[:-3] + b',"sent_at":%.6f}\n\n' % now
 
 
-async def _paced(writes: list[tuple[float, bytes]], stamp: bool) -> AsyncIterator[bytes]:
+async def _paced(
+    writes: list[tuple[float, bytes]], stamp: bool, hold: float = 0.0
+) -> AsyncIterator[bytes]:
     for delay, data in writes:
         if delay > 0:
             await asyncio.sleep(delay)
         # Stamped after the sleep, right before the write: the chunk's departure time.
         yield stamp_sent_at(data, time.time()) if stamp else data
+    if hold > 0:
+        # done_then_hold: the last event went out, the connection stays open.
+        await asyncio.sleep(hold)

@@ -89,6 +89,9 @@ class Target:
     # Only the built-in reference target has this: it starts a copy of the reference
     # container with extra fault switches (used by errors.mid_stream).
     fault_factory: FaultFactory | None = field(default=None, repr=False, compare=False)
+    # Mock mode: the container's own base URL, behind the emulator. The container contract
+    # (/ping, /invocations) is checked there directly, since the route never forwards it.
+    container: str | None = None
 
     @classmethod
     def direct(cls, url: str, *, label: str | None = None) -> Target:
@@ -108,8 +111,13 @@ class Target:
         inference_component: str | None = None,
         label: str | None = None,
         fault_factory: FaultFactory | None = None,
+        container: str | None = None,
     ) -> Target:
-        """A container behind the local emulator, with tokens minted from test credentials."""
+        """A container behind the local emulator, with tokens minted from test credentials.
+
+        ``container`` is the container's own base URL, where the kit checks ``/ping`` and
+        ``/invocations`` directly (the route forwards neither).
+        """
         keys = StaticKeys(access_key, secret_key)
         base = emulator_url.rstrip("/")
         return cls(
@@ -122,6 +130,7 @@ class Target:
             region=region,
             token_factory=lambda: generate_token(region, keys, TOKEN_LIFETIME),
             fault_factory=fault_factory,
+            container=None if container is None else validate_base_url(container),
         )
 
     @classmethod

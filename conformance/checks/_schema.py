@@ -11,6 +11,22 @@ FINISH_REASONS: Final = frozenset(
 )
 
 
+# Problems no client of the matrix breaks on (evidence: the `omit_null_keys` fault): a key whose
+# value would be null, left out. They belong to the strict layer (chat.null_keys,
+# chunk.null_keys), not to the MUST schema checks.
+NULLABLE: Final = "(null is fine)"
+
+
+def breaking(problems: list[str]) -> list[str]:
+    """The problems clients break on: every problem but a missing nullable key."""
+    return [p for p in problems if not p.endswith(NULLABLE)]
+
+
+def nullable(problems: list[str]) -> list[str]:
+    """Only the missing nullable keys."""
+    return [p for p in problems if p.endswith(NULLABLE)]
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 

@@ -8,7 +8,7 @@ from .._engine._context import OMIT, CheckContext
 from .._engine._registry import CheckSkipped, check
 from .._wire._exchange import Exchange
 from ._prompts import content_of, count_body, finish_of
-from ._schema import completion_problems, usage_problems
+from ._schema import breaking, completion_problems, nullable, usage_problems
 
 LIMIT = 5
 
@@ -42,18 +42,35 @@ def nonstream_is_json(ctx: CheckContext) -> None:
 def nonstream_schema(ctx: CheckContext) -> None:
     """Required fields and types per the OpenAI spec; `created` is an int.
 
-    Why: the SDKs validate `chat.completion` against the spec: a missing `id`, a string
-    `created` or a missing `finish_reason` breaks typed clients (openai-node, openai-go) and
-    LiteLLM's response mapping. The checks that read answers build on this one.
+    Why: the Vercel AI SDK validates the answer and rejects one whose `created` is a string
+    ("Invalid JSON response"; tests/clients/test_evidence.py, fault `string_created`). A key
+    whose value is null left out (`logprobs`) breaks no client of the matrix: that is
+    `chat.null_keys`, in the strict layer. The checks that read answers build on this one.
 
     Fix: return `id`, `object: "chat.completion"`, an integer `created`, `model` and
     `choices`, each with `index`, `message` (role, content), `finish_reason` and `logprobs`.
     """
     ex = ctx.expect_ok(ctx.chat(), "the default request")
-    problems = completion_problems(ex.json)
+    problems = breaking(completion_problems(ex.json))
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ex.failure(f"not a valid chat.completion: {problems[0]}{more}")
+
+
+@check("chat.null_keys", "SHOULD", layer="spec", after="chat.schema")
+def nonstream_null_keys(ctx: CheckContext) -> None:
+    """Every choice carries the keys the spec requires even when null (`logprobs`).
+
+    Why: the specification lists `logprobs` as required (nullable); no client of the matrix
+    needs it: every one returned the whole answer without it (tests/clients/test_evidence.py,
+    fault `omit_null_keys`; transformers serve 5.23 leaves it out).
+
+    Fix: send `"logprobs": null` in every choice when logprobs were not asked for.
+    """
+    ex = ctx.expect_ok(ctx.chat(), "the default request")
+    problems = nullable(completion_problems(ex.json))
+    if problems:
+        raise ex.failure(f"off-spec chat.completion: {problems[0]}")
 
 
 @check("chat.usage", "SHOULD")
@@ -111,13 +128,14 @@ def _honours_limit(ctx: CheckContext, ex: Exchange, field: str) -> str:
     return f"{field}: {LIMIT} -> {used if used is not None else '?'} tokens, 'length'"
 
 
-@check("chat.max_tokens", "MUST", requests=3, after="chat.schema")
+@check("chat.max_tokens", "SHOULD", requests=3, after="chat.schema")
 def honours_token_limits(ctx: CheckContext) -> str:
     """Both `max_tokens` and `max_completion_tokens` cap the answer with finish "length".
 
     Why: clients bound cost and latency with these fields; the OpenAI SDK and LiteLLM send
-    `max_completion_tokens`, older clients the deprecated `max_tokens`. A cap is judged only
-    against an answer that is longer than the cap without it.
+    `max_completion_tokens`, older clients the deprecated `max_tokens`. No client breaks on an
+    ignored cap; the cost is every token past it, generated, paid for and waited for. A cap is
+    judged only against an answer that is longer than the cap without it.
 
     Fix: accept both names (`max_completion_tokens` wins when both are set), stop generating
     at the cap, and report `finish_reason: "length"` when the cap cut the answer.

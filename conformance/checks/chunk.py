@@ -7,7 +7,7 @@ from typing import Any
 from .._engine._context import CheckContext
 from .._engine._registry import check
 from .._wire._exchange import Exchange
-from ._schema import chunk_problems, logprob_problems, usage_problems
+from ._schema import breaking, chunk_problems, logprob_problems, nullable, usage_problems
 
 
 def _choices(chunk: dict[str, Any]) -> list[dict[str, Any]]:
@@ -27,26 +27,47 @@ def _has_payload(delta: dict[str, Any]) -> bool:
 def chunk_schema(ctx: CheckContext) -> None:
     """Every chunk is a valid `chat.completion.chunk` (id, object, int created, choices).
 
-    Why: typed clients (openai-node, openai-go, LiteLLM's stream wrapper) validate each
-    chunk; one missing field or a string `created` ends the stream with an exception. The
-    other chunk checks build on this one.
+    Why: the Vercel AI SDK validates each chunk and drops one whose `created` is a string
+    (tests/clients/test_evidence.py, fault `string_created`). A key whose value is null left
+    out (`finish_reason` until the last chunk) breaks no client of the matrix: every one
+    returned the whole answer (fault `omit_null_keys`); that is `chunk.null_keys`, in the
+    strict layer. The other chunk checks build on this one.
 
     Fix: give every chunk `id`, `object: "chat.completion.chunk"`, an integer `created`,
     `model` and `choices`, each choice with `index`, `delta` and a `finish_reason` key.
     """
     ex = ctx.stream()
     for payload, raw in ctx.events(ex):
-        problems = chunk_problems(payload)
+        problems = breaking(chunk_problems(payload))
         if problems:
             raise ex.failure(f"invalid chunk: {problems[0]}", raw)
 
 
-@check("chunk.stable_id", "MUST", after="chunk.schema")
+@check("chunk.null_keys", "SHOULD", layer="spec", after="chunk.schema")
+def chunk_null_keys(ctx: CheckContext) -> None:
+    """Every chunk's choices carry `finish_reason`, null until the last.
+
+    Why: the specification lists `finish_reason` as required (nullable) in every chunk; no
+    client of the matrix needs it before the last chunk (tests/clients/test_evidence.py,
+    fault `omit_null_keys`; transformers serve 5.23 leaves it out).
+
+    Fix: send `"finish_reason": null` in every chunk but the last of each choice.
+    """
+    ex = ctx.stream()
+    for payload, raw in ctx.events(ex):
+        problems = nullable(chunk_problems(payload))
+        if problems:
+            raise ex.failure(f"off-spec chunk: {problems[0]}", raw)
+
+
+@check("chunk.stable_id", "SHOULD", layer="spec", after="chunk.schema")
 def stable_id(ctx: CheckContext) -> None:
     """`id` is non-empty and identical in every chunk; `created` and `model` are stable.
 
-    Why: clients group chunks into one message by `id`; an id that changes splits one
-    answer into many messages, and an empty one collides across answers.
+    Why: the specification gives every chunk of a stream the same `id`, `created` and
+    `model`. No client of the matrix needs it: each one joined a stream whose id changed from
+    chunk to chunk into the right answer (tests/clients/test_evidence.py, fault
+    `unstable_id`); UIs that key messages on the id may still split the reply.
 
     Fix: create the id, `created` and `model` once per request and repeat them in every
     chunk of its stream.
@@ -88,12 +109,13 @@ def role_problem(chunks: list[tuple[dict[str, Any], bytes]]) -> tuple[str, bytes
     return None
 
 
-@check("chunk.role_first", "SHOULD")
+@check("chunk.role_first", "MUST")
 def role_first(ctx: CheckContext) -> None:
     """The first delta of each choice carries `role: "assistant"`.
 
-    Why: stream accumulators (LangChain, the Vercel AI SDK) take the message's role from the
-    first delta; without it the message has no role or the wrong one.
+    Why: openai-node's stream helper (`chat.completions.stream()`, what its tool runner
+    uses) throws "missing role for choice 0" on a stream whose first delta has no role
+    (tests/clients/test_evidence.py, fault `missing_role`).
 
     Fix: send `delta: {"role": "assistant", ...}` in the first chunk of each choice, and
     omit `role` (never `""`) afterwards.
@@ -145,12 +167,14 @@ def one_finish_reason(ctx: CheckContext) -> None:
         raise ex.failure(*problem)
 
 
-@check("chunk.no_empty_choices", "MUST")
+@check("chunk.no_empty_choices", "SHOULD", layer="spec")
 def no_empty_choices(ctx: CheckContext) -> str | None:
-    """No `choices: []` and no usage unless `include_usage` was asked (AWS sample client).
+    """No `choices: []` and no usage unless `include_usage` was asked.
 
-    Why: the AWS sample client reads `chunk.choices[0].delta.content` with no guard, so a
-    chunk with empty `choices` raises IndexError in the documented example.
+    Why: the specification sends the usage chunk only when asked for. No client of the
+    matrix breaks on an unasked one (tests/clients/test_evidence.py, fault
+    `usage_without_include`), but code written from the AWS sample, which reads
+    `chunk.choices[0].delta.content` with no guard, raises IndexError on it.
 
     Fix: send a usage-only chunk (with `choices: []`) only when the request sets
     `stream_options: {"include_usage": true}`.
@@ -191,13 +215,41 @@ def _usage_problem(ex: Exchange, events: list[tuple[dict[str, Any], bytes]]) -> 
 
 @check("chunk.usage_chunk", "MUST", requires="include_usage")
 def usage_chunk(ctx: CheckContext) -> None:
-    """With include_usage: one final usage chunk with `choices: []`, before `[DONE]`.
+    """With include_usage, the stream carries the usage (prompt and completion tokens).
 
-    Why: the OpenAI spec puts usage in one extra chunk with empty `choices` right before
-    `[DONE]`; clients that ask for it read usage from exactly there.
+    Why: a client that asks for usage and gets none loses it silently: openai-python (2.x and
+    3.x), LangChain, openai-node and the Vercel AI SDK report no usage when the container
+    ignores `include_usage` (tests/clients/test_evidence.py, fault `ignore_include_usage`;
+    llama-cpp-python 0.3.36 does).
 
     Fix: with `stream_options.include_usage`, send one last chunk with `choices: []` and
-    `usage`, then `data: [DONE]`; other chunks carry no usage (vLLM: do not force it on).
+    `usage`, then `data: [DONE]` (vLLM does; do not force it on with
+    `--enable-force-include-usage`).
+    """
+    ex = ctx.probe("include_usage")
+    events = ctx.events(ex, "the include_usage stream")
+    with_usage = [raw for p, raw in events if p.get("usage") is not None]
+    if not with_usage:
+        raise ex.failure(
+            "include_usage was ignored: no chunk carries usage", events[-1][1] if events else b""
+        )
+    usage = next(p["usage"] for p, _ in events if p.get("usage") is not None)
+    problems = usage_problems(usage)
+    if problems:
+        raise ex.failure(problems[0], with_usage[0])
+
+
+@check("chunk.usage_chunk_shape", "SHOULD", layer="spec", after="chunk.usage_chunk")
+def usage_chunk_shape(ctx: CheckContext) -> None:
+    """With include_usage: one final usage chunk with `choices: []`, before `[DONE]`.
+
+    Why: the specification puts usage in one extra chunk with empty `choices` right before
+    `[DONE]`. No client of the matrix needs it there: each one read the usage from the
+    finish chunk too (tests/clients/test_evidence.py, fault `usage_with_choices`;
+    transformers serve 5.23 does this).
+
+    Fix: with `stream_options.include_usage`, send one last chunk with `choices: []` and
+    `usage`, then `data: [DONE]`; other chunks carry `"usage": null`.
     """
     ex = ctx.probe("include_usage")
     events = ctx.events(ex, "the include_usage stream")

@@ -36,22 +36,24 @@ def ping_ok(ex: Exchange, when: str) -> None:
         )
 
 
-@check("container.ping", "MUST", modes="direct", requests=IDLE_PINGS)
+@check("container.ping", "MUST", modes=("direct", "mock"), requests=IDLE_PINGS)
 def ping_answers(ctx: CheckContext) -> str:
-    """GET /ping returns 200 within 2 s.
+    """GET /ping returns 200 within 2 s (in mock mode too, on the container itself).
 
-    Why: SageMaker health-checks every container with GET /ping, allowing 2 s per attempt; a
-    container that fails it never goes InService, or is replaced once it is.
+    Why: SageMaker itself refuses the container: it health-checks every container with GET
+    /ping, allowing 2 s per attempt, and one that fails never goes InService, or is replaced
+    once it is. The route never forwards /ping, so in mock mode the kit asks the container.
 
     Fix: serve GET /ping on port 8080 with a 200 and an empty body, from a handler that never
     waits for the model (vLLM and SGLang do this; `transformers serve` needs a small shim).
     """
-    for _ in range(IDLE_PINGS):
-        ping_ok(ctx.get("/ping", timeout=PING_TIMEOUT), "when idle")
+    with ctx.container() as own:
+        for _ in range(IDLE_PINGS):
+            ping_ok(own.get("/ping", timeout=PING_TIMEOUT), "when idle")
     return f"{IDLE_PINGS} idle pings answered 200"
 
 
-@check("container.invocations", "SHOULD", modes="direct", requests=2)
+@check("container.invocations", "SHOULD", modes=("direct", "mock"), requests=2)
 def invocations_answers_chat(ctx: CheckContext) -> None:
     """POST /invocations answers a chat body like /v1/chat/completions (stream and not).
 
@@ -61,13 +63,14 @@ def invocations_answers_chat(ctx: CheckContext) -> None:
     Fix: route POST /invocations to the chat-completions handler, streaming included, as vLLM's
     SageMaker router does (it tries the chat request type first).
     """
-    ex = ctx.expect_ok(ctx.chat(path="/invocations"), "POST /invocations")
-    problems = completion_problems(ex.json)
-    if problems:
-        raise ex.failure(f"/invocations did not return a chat.completion: {problems[0]}")
-    st = ctx.stream(path="/invocations")
-    if not ctx.events(st, "POST /invocations with stream: true"):
-        raise st.failure("/invocations with stream: true streamed no chat chunks")
+    with ctx.container() as own:
+        ex = own.expect_ok(own.chat(path="/invocations"), "POST /invocations")
+        problems = completion_problems(ex.json)
+        if problems:
+            raise ex.failure(f"/invocations did not return a chat.completion: {problems[0]}")
+        st = own.stream(path="/invocations")
+        if not own.events(st, "POST /invocations with stream: true"):
+            raise st.failure("/invocations with stream: true streamed no chat chunks")
 
 
 def _is_model_refusal(ex: Exchange) -> bool:

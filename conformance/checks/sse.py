@@ -28,12 +28,14 @@ def _stream_ok(ctx: CheckContext, ex: Exchange | None = None) -> Exchange:
     return ctx.expect_ok(ex, "the streaming request")
 
 
-@check("sse.content_type", "MUST")
+@check("sse.content_type", "SHOULD", layer="spec")
 def stream_content_type(ctx: CheckContext) -> None:
     """A `stream: true` answer is 200 with `Content-Type: text/event-stream`.
 
-    Why: openai-node, the Vercel AI SDK and most SSE libraries check the media type before
-    reading events; a stream sent as JSON or text is refused or read as one blob.
+    Why: the SSE specification and OpenAI send `text/event-stream`. No client of the matrix
+    checks it: each read an SSE stream sent as `application/json` (tests/clients/
+    test_evidence.py, fault `wrong_content_type`); browsers' `EventSource` and proxies that
+    buffer by media type do.
 
     Fix: answer `stream: true` with a 200 and `Content-Type: text/event-stream`, and keep
     request errors as 4xx JSON answers sent before any stream starts.
@@ -44,8 +46,8 @@ def stream_content_type(ctx: CheckContext) -> None:
         raise ex.failure(f"the streaming request got {ex.describe()}")
     if ex.content_type != "text/event-stream":
         raise ex.failure(
-            f"Content-Type is {ex.headers.get('content-type')!r}; SSE clients "
-            "(openai-node, Vercel AI SDK) need text/event-stream",
+            f"Content-Type is {ex.headers.get('content-type')!r}; the SSE specification "
+            "wants text/event-stream",
             ex.body[:200],
         )
 
@@ -117,23 +119,42 @@ def events_are_json(ctx: CheckContext) -> str | None:
     return "some events split data over several data: lines (valid, but unusual)" if multi else None
 
 
-@check("sse.done", "MUST")
+@check("sse.stream_ends", "MUST")
+def stream_ends(ctx: CheckContext) -> str | None:
+    """The stream ends: the container closes the response after its last event.
+
+    Why: openai-node and the Vercel AI SDK read until the server closes the response, past
+    `data: [DONE]`: a container that sends `[DONE]` and holds the connection open hangs them
+    until it closes it (tests/clients/test_evidence.py, fault `done_then_hold`).
+
+    Fix: close the response (end the chunked body) right after `data: [DONE]\\n\\n`; do not
+    keep a streaming response open for keep-alives.
+    """
+    ex = ctx.stream()
+    if ex.status == 200 and ex.cut is not None:
+        done = any(e.data == "[DONE]" for e in ex.spec.events)
+        after = "after 'data: [DONE]'" if done else "and sent no 'data: [DONE]'"
+        raise ex.failure(
+            f"the default stream did not end: {ex.cut} ({len(ex.spec.events)} events seen), "
+            f"{after}; a 16-token answer must end and close the response"
+        )
+    _stream_ok(ctx, ex)
+    return None
+
+
+@check("sse.done", "SHOULD", layer="spec", after="sse.stream_ends")
 def ends_with_done(ctx: CheckContext) -> None:
     """Exactly one `data: [DONE]`, as the last event, with nothing after it.
 
-    Why: openai-node, LangChain and many gateways wait for `data: [DONE]` to finish a stream;
-    without it they hang or report a broken stream, and a stream that never ends never frees
-    the client.
+    Why: the OpenAI stream format ends with `data: [DONE]`. No client of the matrix needs
+    it: each one returned the whole answer from a stream that closed without it
+    (tests/clients/test_evidence.py, fault `no_done`; transformers serve 5.23 sends none).
+    What clients need is that the stream ends: `sse.stream_ends`.
 
     Fix: after the last chunk (and the usage chunk, if asked for) send `data: [DONE]\\n\\n` once
     and close the response.
     """
     ex = ctx.stream()
-    if ex.status == 200 and ex.cut is not None:
-        raise ex.failure(
-            f"the default stream did not end: {ex.cut} ({len(ex.spec.events)} events seen); "
-            "a 16-token answer must end with 'data: [DONE]' and close"
-        )
     _stream_ok(ctx, ex)
     ctx.events(ex)  # blocked when the stream is not SSE at all
     events = ex.spec.events
@@ -142,11 +163,7 @@ def ends_with_done(ctx: CheckContext) -> None:
     if not done:
         tail = facts.trailing or ex.body[-200:]
         hint = " (an unterminated last event is dropped by every parser)" if facts.trailing else ""
-        raise ex.failure(
-            f"the stream ended without 'data: [DONE]'{hint}; clients that wait "
-            "for it hang or report a broken stream",
-            tail,
-        )
+        raise ex.failure(f"the stream ended without 'data: [DONE]'{hint}", tail)
     if len(done) > 1:
         raise ex.failure(f"'data: [DONE]' was sent {len(done)} times", events[done[1]].raw)
     if done[0] != len(events) - 1:

@@ -14,12 +14,14 @@ from ._schema import arguments_problems, tool_call_problems
 NAMES: Final = {TOOL_NAME}
 
 
-@check("tools.nonstream", "SHOULD", requires="tools", after="chat.schema")
+@check("tools.nonstream", "MUST", requires="tools", after="chat.schema")
 def tool_calls_nonstream(ctx: CheckContext) -> str | None:
     """`tool_choice: "required"` yields well-formed `message.tool_calls`.
 
-    Why: agent frameworks (Strands, LangChain, the OpenAI Agents SDK) call tools from
-    `message.tool_calls`; tools that are ignored silently leave the agent stuck.
+    Why: every client of the matrix (the OpenAI SDKs, LangChain, Strands, LiteLLM, the
+    Vercel AI SDK) silently loses a tool call written as text instead of `tool_calls`: the
+    agent gets prose and never calls the tool (tests/clients/test_evidence.py, fault
+    `tools_as_text`; llama-cpp-python 0.3.36 without a tool parser does this).
 
     Fix: enable the engine's tool parser for the model (vLLM `--enable-auto-tool-choice
     --tool-call-parser ...`), or refuse `tools` with a 400 if the model cannot call them.
@@ -85,8 +87,10 @@ def _stream_problem(events: list[tuple[dict[str, Any], bytes]]) -> tuple[str, by
 def tool_call_deltas(ctx: CheckContext) -> None:
     """Each tool-call delta has an int `index`; the first carries id, type and name.
 
-    Why: the OpenAI SDK's stream accumulator merges tool-call fragments by `index` and raises
-    TypeError without it; other clients drop the call.
+    Why: openai-python's stream accumulator (2.x and 3.x) merges tool-call fragments by
+    `index` and raises TypeError without it, and openai-node's stream helper drops the call
+    (tests/clients/test_evidence.py, fault `tool_delta_no_index`); a stream that carries the
+    call as text loses it in every client (fault `tools_as_text`).
 
     Fix: give every `delta.tool_calls[]` fragment its integer `index`; put `id`,
     `type: "function"` and `function.name` in the first fragment, then stream `arguments`.

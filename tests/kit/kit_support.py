@@ -9,6 +9,7 @@ import httpx
 from conformance._engine._context import CheckContext
 from conformance._engine._local import reference_target
 from conformance._engine._runner import Report, run_checks
+from conformance._wire._limits import Limits
 from conformance.checks import select_checks
 
 Upstream = tuple[int, dict[str, str], bytes]
@@ -33,8 +34,10 @@ def fault_report(mode: str, faults: tuple[str, ...]) -> Report:
 
     Module-level so a spawned worker process can run it (the fault matrix runs two at a time).
     """
+    # A stream held open after [DONE] is cut at the request timeout: 2 s keeps that case short.
+    limits = Limits(request_timeout=2.0) if "done_then_hold" in faults else None
     with reference_target(mode, faults) as target:
-        ctx = CheckContext(target)
+        ctx = CheckContext(target, limits=limits)
         try:
             return run_checks(select_checks(), ctx)
         finally:

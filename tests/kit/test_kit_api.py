@@ -43,8 +43,9 @@ ROOT = Path(conformance.__file__).parent
 # part -> the parts it may import. Arrows run down: doors -> catalogue -> engine -> wire; the
 # local servers sit beside the engine, which starts them. `_version` is a leaf anyone may use.
 MAY_IMPORT: dict[str, set[str]] = {
-    "_doors": {"checks", "_engine", "_wire"},
+    "_doors": {"checks", "_clients", "_engine", "_wire"},
     "checks": {"_engine", "_wire"},
+    "_clients": {"_engine", "_wire"},
     "_engine": {"_wire", "_emulator", "_reference"},
     "_emulator": {"_wire", "_reference"},
     "_reference": {"_wire"},

@@ -56,7 +56,7 @@ def test_json_has_exactly_the_documented_shape() -> None:
     data = json.loads(render(write_json))
     assert set(data) == {
         "kit_version", "target", "mode", "started_at", "duration", "budget", "request_timeout",
-        "requests", "exit_code", "stopped", "results", "summary",
+        "requests", "strict", "exit_code", "stopped", "results", "summary",
     }  # fmt: skip
     assert data["kit_version"] == conformance.__version__
     assert (data["target"], data["mode"]) == ("http://c", "direct")
@@ -64,7 +64,7 @@ def test_json_has_exactly_the_documented_shape() -> None:
     assert (data["budget"], data["request_timeout"], data["requests"]) == (180.0, 20.0, 12)
     assert (data["exit_code"], data["stopped"]) == (1, None)
     assert data["summary"] == {"passed": 2, "failed": 1, "errored": 1, "skipped": 1}
-    base = {"id", "severity", "outcome", "message", "evidence", "duration", "docs"}
+    base = {"id", "severity", "layer", "outcome", "message", "evidence", "duration", "docs"}
     for item in data["results"]:
         bad = item["outcome"] in ("failed", "errored")
         assert set(item) == (base | {"fix"} if bad else base)
@@ -96,7 +96,7 @@ def test_junit_parses_and_has_one_testcase_per_check() -> None:
     assert cases["sse.done"].find("failure") is None
     assert cases["sse.done"].get("classname") == "conformance.sse"
     props = {p.get("name"): p.get("value") for p in suite.iter("property")}
-    assert props == {"target": "http://c", "mode": "direct", "exit_code": "1"}
+    assert props == {"target": "http://c", "mode": "direct", "exit_code": "1", "strict": "false"}
     assert "how to fix: send only data: events." in (failure.text or "")
 
 

@@ -1,0 +1,26 @@
+"""The client matrix's environments, installed by `make clients` into the repository's .clients/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conformance._clients import ENVIRONMENTS, installed
+
+CACHE = Path(__file__).resolve().parents[2] / ".clients"
+
+
+@pytest.fixture
+def clients_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The cache `make clients` fills; the Python clients must be there (Node is optional)."""
+    monkeypatch.setenv("SAGEMAKER_OPENAI_CONFORMANCE_CACHE", str(CACHE))
+    missing = [
+        name
+        for name in ("python-current", "python-previous")
+        if not installed(ENVIRONMENTS[name], CACHE)
+    ]
+    if missing:
+        pytest.skip(f"client environments {missing} are not installed: run `make clients`")
+    yield CACHE

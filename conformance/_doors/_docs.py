@@ -23,22 +23,21 @@ _INTRO: Final = """\
 Every check of the conformance kit, in the order a run reports them. A failure in a report
 links to its section here: `docs/kit/checks.md#<check id with dots replaced by hyphens>`.
 
-- **Severity, from evidence.** MUST: a client of the client matrix (`--clients`; [reports](reports.md))
-  breaks, or silently loses what the user asked for (the text, a tool call, the usage), or the
-  route itself refuses; a test runs that client against a container with the fault and shows
-  it, and the check names the clients (a failed MUST makes the run exit 1). SHOULD: clients
-  only do extra work (retries), and the check names the cost. INFO: reported, never gating.
-- **The strict layer: SHOULD (spec).** What the OpenAI specification requires but no client of
-  the matrix needs. A failed spec check is reported in every format, and fails the run only
-  with `--strict` (`conformance.run(..., strict=True)`, `--conformance-strict`).
-- **Modes.** `direct`: the kit talks to the container; `mock`: through the local emulator of
-  the route; `live`: through a real SageMaker endpoint.
-- **Stage.** Checks that load the target run after all others (`load`), followed by a
-  liveness probe (`probe`), so that a busy or broken target cannot distort earlier verdicts.
-- **Builds on.** When one of these checks fails, this check is reported as blocked by it
-  instead of failing for the same reason.
-- **Inconclusive.** Some checks can only judge an answer that is long or slow enough; when it
-  is not, they are skipped as `inconclusive`, never failed.
+- **Severity, from evidence.** MUST: a client of the client matrix (`--clients`;
+  [reports](reports.md)) breaks, or silently loses what the user asked for (the text, a tool
+  call, the usage), or the route itself refuses; a test runs that client against a container
+  with the fault and shows it, and the check names the clients (a failed MUST makes the run exit
+  1). SHOULD: clients only do extra work (retries), and the check names the cost. INFO:
+  reported, never gating. - **The strict layer: SHOULD (spec).** What the OpenAI specification
+  requires but no client of the matrix needs. A failed spec check is reported in every format,
+  and fails the run only with `--strict` (`conformance.run(..., strict=True)`,
+  `--conformance-strict`). - **Modes.** `direct`: the kit talks to the container; `mock`:
+  through the local emulator of the route; `live`: through a real SageMaker endpoint. -
+  **Stage.** Checks that load the target run after all others (`load`), followed by a liveness
+  probe (`probe`), so that a busy or broken target cannot distort earlier verdicts. - **Builds
+  on.** When one of these checks fails, this check is reported as blocked by it instead of
+  failing for the same reason. - **Inconclusive.** Some checks can only judge an answer that is
+  long or slow enough; when it is not, they are skipped as `inconclusive`, never failed.
 
 The SSE checks run every stream through two parsers: a strict WHATWG event-stream parser and a
 faithful replica of the OpenAI Python SDK's decoder and stream loop. When they disagree the

@@ -117,7 +117,8 @@ def test_a_flood_is_cut_at_the_byte_cap(runs: Runs, kind: str) -> None:
     verdicts = outcomes(report)
     assert verdicts["container.route"][0] == "failed"
     assert "the answer passed 7,340,032 bytes" in verdicts["container.route"][1]
-    assert verdicts["sse.done"][0] == "failed"
+    assert verdicts["sse.stream_ends"][0] == "failed"
+    assert verdicts["sse.done"][1].startswith("blocked: sse.stream_ends failed")
     assert verdicts["chunk.schema"][1].startswith("blocked: the default streaming request was cut")
     assert run.code == 1
 

@@ -20,6 +20,7 @@ from ._clients import async_client, sync_client
 from ._cost import Interval, attach, cost_of, start
 from ._errors import SageMakerStreamError, build_error, error_for_status, error_for_transport
 from ._exceptions import StreamError
+from ._hints import with_hint
 from ._request import Call
 from ._routing import PROVIDER
 from ._tokens import TokenCache
@@ -139,6 +140,11 @@ class _Retries:
         return True
 
 
+def _transport_error(call: Call, exc: httpx.TransportError) -> Exception:
+    hinted = with_hint(exc, call.url, from_env=call.options.api_base is None)
+    return error_for_transport(hinted, model=call.model, url=call.url)
+
+
 def _meter(call: Call) -> Interval | None:
     """Start metering the instance time of a request about to be sent (see _cost.py)."""
     options = call.options
@@ -166,7 +172,7 @@ def open_sync(call: Call) -> httpx.Response:
                     raise
                 if retries.after_transport_error(state):
                     continue
-                raise error_for_transport(exc, model=call.model, url=call.url) from None
+                raise _transport_error(call, exc) from None
         response = attach(sent, interval)
         if response.status_code < 300:  # 3xx: not followed, an error
             return response
@@ -196,7 +202,7 @@ async def open_async(call: Call, on_sent: Callable[[], None] | None = None) -> h
                     raise
                 if retries.after_transport_error(state):
                     continue
-                raise error_for_transport(exc, model=call.model, url=call.url) from None
+                raise _transport_error(call, exc) from None
         response = attach(sent, interval)
         if response.status_code < 300:  # 3xx: not followed, an error
             return response

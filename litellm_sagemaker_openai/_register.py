@@ -11,6 +11,7 @@ from ._caller import install_loop_capture
 from ._handler import SageMakerOpenAI
 from ._redact import install_log_filter
 from ._routing import PROVIDER
+from ._typos import register_misspellings
 
 handler: Final = SageMakerOpenAI()
 
@@ -27,6 +28,7 @@ def register() -> None:
     entries = litellm.custom_provider_map
     if not any(e.get("provider") == PROVIDER for e in entries):
         entries.append({"provider": PROVIDER, "custom_handler": handler})
+    register_misspellings(entries, litellm.provider_list)
     install_loop_capture()
     bridge_completion_cost()
 

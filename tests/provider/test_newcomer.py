@@ -7,7 +7,13 @@ provided" with a Huggingface example, and a bare "Connection refused".
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
+import json
+import logging
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from enum import Enum
 from typing import Any
@@ -157,3 +163,82 @@ def test_only_a_loopback_address_gets_the_hint(url: str, hinted: bool) -> None:
     assert (refused_hint(refused, url, from_env=True) is not None) is hinted
     timeout = httpx.ConnectTimeout("timed out")
     assert refused_hint(timeout, url, from_env=True) is None
+
+
+def test_the_routers_aws_warning_never_appears(caplog: pytest.LogCaptureFixture) -> None:
+    from litellm_sagemaker_openai._redact import MisleadingWarningFilter
+
+    deployment = {"model_name": "m", "litellm_params": {"model": "sagemaker_openai/ep", **CREDS}}
+    router_logger = logging.getLogger("LiteLLM Router")
+    caplog.set_level(logging.WARNING)
+    litellm.Router(model_list=[deployment])
+    assert "resolves to provider" not in caplog.text
+    # The control: without the plugin's filter, LiteLLM does warn (so the test above can fail).
+    ours = [f for f in router_logger.filters if isinstance(f, MisleadingWarningFilter)]
+    for found in ours:
+        router_logger.removeFilter(found)
+    try:
+        litellm.Router(model_list=[deployment])
+    finally:
+        for found in ours:
+            router_logger.addFilter(found)
+    assert "resolves to provider 'sagemaker_openai'" in caplog.text
+
+
+def test_the_proxy_listens_on_every_interface_without_host() -> None:
+    proxy_cli = pytest.importorskip(
+        "litellm.proxy.proxy_cli", reason="litellm[proxy] not installed"
+    )
+    host = next(p for p in proxy_cli.run_server.params if p.name == "host")
+    assert host.default == "0.0.0.0"  # what README.md and the docs say, and why they pass --host
+
+
+OFFLINE_CALL = """
+import json, socket, sys
+looked_up = []
+def offline(host, *args, **kwargs):
+    looked_up.append(host)
+    raise socket.gaierror(socket.EAI_NONAME, "offline (test)")
+socket.getaddrinfo = offline
+import litellm, respx
+import litellm_sagemaker_openai
+url = "https://runtime.sagemaker.us-east-1.amazonaws.com/endpoints/ep/openai/v1/chat/completions"
+answer = {"id": "c", "object": "chat.completion", "created": 1, "model": "m", "choices": [
+    {"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}]}
+with respx.mock() as mock:
+    mock.post(url).respond(200, json=answer)
+    litellm.completion(model="sagemaker_openai/ep", messages=[{"role": "user", "content": "x"}],
+                       aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="s",
+                       aws_region_name="us-east-1")
+modules = sorted(m for m in sys.modules if m.split(".")[0] in ("boto3", "sagemaker"))
+print(json.dumps({"looked_up": looked_up, "modules": modules}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("local", [True, False], ids=["local-cost-map", "default"])
+def test_an_offline_process_imports_calls_and_fetches_only_without_the_variable(
+    local: bool,
+) -> None:
+    # Offline, importing LiteLLM tries GitHub for its cost map and logs a failure; with
+    # LITELLM_LOCAL_MODEL_COST_MAP=True it tries nothing. Name lookups are refused in the child,
+    # so nothing leaves the machine. A call through the provider imports neither boto3 (which
+    # LiteLLM installs) nor sagemaker-core.
+    env = {k: v for k, v in os.environ.items() if k != "LITELLM_LOCAL_MODEL_COST_MAP"}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    if local:
+        env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+    done = subprocess.run([sys.executable, "-c", OFFLINE_CALL], capture_output=True, text=True,
+                          timeout=180, check=True, env=env)  # fmt: skip
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["modules"] == []
+    if local:
+        assert seen["looked_up"] == [] and "cost map" not in done.stderr
+    else:
+        assert "raw.githubusercontent.com" in seen["looked_up"]
+        assert "Failed to fetch remote model cost map" in done.stderr
+
+
+def test_litellm_brings_boto3() -> None:
+    requires = importlib.metadata.requires("litellm") or []
+    assert any(r.startswith("boto3") and "extra" not in r for r in requires)

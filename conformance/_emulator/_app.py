@@ -33,7 +33,7 @@ from ._forward import (
     relay_event_stream,
 )
 from ._paths import RawPathRouting, segment_name
-from ._sigv4 import verify_sigv4
+from ._sigv4 import verify_request
 from ._tokens import TokenRejected, Verdict, verify_token
 
 logger = logging.getLogger("conformance.emulator")
@@ -165,16 +165,9 @@ class _Emulator:
     def _sigv4_or_bearer(self, request: Request, body: bytes) -> Verdict:
         if request.headers.get("authorization", "").lower().startswith("bearer "):
             return self._bearer(request)
-        headers = {name: ",".join(request.headers.getlist(name)) for name in request.headers}
-        return verify_sigv4(
-            method=request.method,
-            raw_path=(request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1"),
-            query_string=request.scope.get("query_string", b"").decode("latin-1"),
-            headers=headers,
-            body=body,
-            region=self._config.region,
-            credentials=self._config.credentials,
-            now=self._config.clock(),
+        config = self._config
+        return verify_request(
+            request, body, region=config.region, credentials=config.credentials, now=config.clock()
         )
 
     def _resolve(self, endpoint: str, component: str | None) -> Target:

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ._config import EmulatorConfig
-from ._sigv4 import verify_sigv4
+from ._sigv4 import verify_request
 from ._tokens import TokenRejected
 
 ACCOUNT: Final = "123456789012"  # the emulator's account, in ARNs
@@ -185,14 +185,7 @@ class ControlPlane:
             return _error(ControlError(exc.error_type, exc.message, exc.status))
 
     def _verify(self, request: Request, body: bytes) -> None:
-        headers = {name: ",".join(request.headers.getlist(name)) for name in request.headers}
-        verify_sigv4(
-            method=request.method,
-            raw_path=(request.scope.get("raw_path") or b"/").decode("latin-1"),
-            query_string=request.scope.get("query_string", b"").decode("latin-1"),
-            headers=headers,
-            body=body,
-            region=self._config.region,
-            credentials=self._config.credentials,
-            now=self._config.clock(),
+        config = self._config
+        verify_request(
+            request, body, region=config.region, credentials=config.credentials, now=config.clock()
         )

@@ -9,37 +9,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 import litellm
 import pytest
 from compat import compat_support
-from compat.compat_support import Probe
+from compat.compat_support import CostRecorder, Probe
 from litellm.cost_calculator import completion_cost as litellm_completion_cost
-from litellm.integrations.custom_logger import CustomLogger
 from litellm.types.utils import ModelResponse
+from provider_support import logged_call
 
 STATED = 0.125
 ANSWER, CHUNKS = compat_support.model_response, compat_support.pattern_e_chunks
 CALL = {"model": "compatprobe/ep", "messages": [{"role": "user", "content": "hi"}]}
-
-
-class CostRecorder(CustomLogger):
-    def __init__(self) -> None:
-        super().__init__()
-        self.costs: list[float] = []
-
-    def log_success_event(
-        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
-    ) -> None:
-        self.costs.append(kwargs.get("response_cost"))
-
-    async def async_log_success_event(
-        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
-    ) -> None:
-        self.costs.append(kwargs.get("response_cost"))
 
 
 def _stated_response() -> ModelResponse:
@@ -64,23 +46,7 @@ def stating_probe(probe: Probe, monkeypatch: pytest.MonkeyPatch) -> CostRecorder
 
 
 def _run(use_async: bool, stream: bool, recorder: CostRecorder) -> Any:
-    deadline = time.monotonic() + 30  # success logging runs on a thread pool or a task
-    if not use_async:
-        result = litellm.completion(stream=stream, **CALL)
-        result = litellm.stream_chunk_builder(list(result)) if stream else result
-        while not recorder.costs and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return result
-
-    async def run() -> Any:
-        result = await litellm.acompletion(stream=stream, **CALL)
-        if stream:
-            result = litellm.stream_chunk_builder([chunk async for chunk in result])
-        while not recorder.costs and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        return result
-
-    return asyncio.run(run())
+    return logged_call(CALL, sync=not use_async, stream=stream, logged=lambda: bool(recorder.costs))
 
 
 @pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])

@@ -16,6 +16,7 @@ from typing import Any
 import litellm
 import pytest
 from litellm.integrations.custom_logger import CustomLogger
+from provider_support import logged_call
 
 from litellm_sagemaker_openai._cost import METER
 
@@ -76,23 +77,7 @@ def _call(sync: bool, stream: bool, kwargs: dict[str, Any], recorder: PayloadCos
     call = {"model": recorder.model, "messages": MESSAGES, **kwargs}
     if stream:
         call["stream_options"] = {"include_usage": True}
-    deadline = time.monotonic() + DEADLINE_S
-    if sync:
-        result = litellm.completion(stream=stream, **call)
-        result = litellm.stream_chunk_builder(list(result)) if stream else result
-        while not recorder.costs and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return result
-
-    async def run() -> Any:
-        result = await litellm.acompletion(stream=stream, **call)
-        if stream:
-            result = litellm.stream_chunk_builder([c async for c in result])
-        while not recorder.costs and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        return result
-
-    return asyncio.run(run())
+    return logged_call(call, sync=sync, stream=stream, logged=lambda: bool(recorder.costs))
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["nonstream", "stream"])

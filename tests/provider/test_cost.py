@@ -14,7 +14,6 @@ import pytest
 import respx
 from provider_support import CREDS, EP_URL, MESSAGES, chunk, completion_json, sse, usage_chunk
 
-from litellm_sagemaker_openai import ConfigurationError
 from litellm_sagemaker_openai._cost import METER, Meter
 from litellm_sagemaker_openai._options import Options
 
@@ -100,28 +99,7 @@ def test_idle_time_between_requests_is_charged_to_no_one(clock: Clock) -> None:
 def test_instance_options_parse(params: dict[str, Any], expected: tuple[Any, float]) -> None:
     options = Options({}, params)
     assert (options.instance_cost_per_hour, options.instance_count) == expected
-
-
-@pytest.mark.parametrize(
-    ("params", "message"),
-    [({"instance_cost_per_hour": 0}, "instance_cost_per_hour must be a number above 0"),
-     ({"instance_cost_per_hour": "free"}, "instance_cost_per_hour must be a number above 0"),
-     ({"instance_cost_per_hour": float("inf")}, "instance_cost_per_hour must be a number"),
-     ({"instance_cost_per_hour": True}, "instance_cost_per_hour must be a number"),
-     ({"instance_count": -1}, "instance_count must be a number above 0"),
-     ({"instance_cost_per_hour": 1, "input_cost_per_token": 1e-6},
-      "instance_cost_per_hour and input_cost_per_token are two prices for one deployment")],
-)  # fmt: skip
-def test_bad_prices_are_refused_before_any_request(params: dict[str, Any], message: str) -> None:
-    with pytest.raises(ConfigurationError, match=message):
-        Options({}, params)
-    with (
-        respx.mock(assert_all_called=False) as mock,
-        pytest.raises(litellm.BadRequestError, match=message.split()[0]),
-    ):
-        route = mock.post(EP_URL).respond(200, json=completion_json("hi"))
-        litellm.completion(model="sagemaker_openai/ep", messages=MESSAGES, **CREDS, **params)
-    assert not route.called
+    # The refusals (0, inf, "free", True, with a token price) are in test_options.py.
 
 
 def _stream(sync: bool, **kwargs: Any) -> list[Any]:

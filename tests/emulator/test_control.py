@@ -171,3 +171,14 @@ def test_a_declared_name_answers_on_the_route(base_url: str) -> None:
         json={"model": "", "messages": [{"role": "user", "content": "hi"}]},
     )
     assert reply.status_code == 200 and reply.json()["choices"][0]["message"]["content"]
+
+
+def test_a_bearer_token_does_not_open_the_control_plane(base_url: str) -> None:
+    from emulator.emulator_support import mint
+
+    answer = httpx.post(
+        base_url + "/", headers={"Authorization": f"Bearer {mint(CREDS)}",
+                                 "X-Amz-Target": "SageMaker.ListEndpoints"}, content=b"{}",
+    )  # fmt: skip
+    assert answer.status_code == 401 and "location" not in answer.headers
+    assert answer.headers["x-amzn-errortype"] == "IncompleteSignatureException"

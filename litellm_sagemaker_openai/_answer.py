@@ -65,6 +65,17 @@ def _built(factory: Any, data: dict[str, Any], what: str) -> Any:
         raise StreamError(f"the container's {what} could not be read ({detail}): {_FIX}") from None
 
 
+def drop_stated_cost(usage: object) -> None:
+    """Remove a ``cost`` the container put in its usage.
+
+    LiteLLM takes ``usage.cost`` of a stream as the price the provider stated, over the prices
+    configured for the deployment: a container must not decide what its answers cost. The
+    plugin states one itself for deployments priced per instance-hour (``_cost.py``).
+    """
+    if isinstance(usage, dict):
+        usage.pop("cost", None)
+
+
 def completion_response(data: object) -> ModelResponse:
     """A non-stream answer (parsed JSON) as a ModelResponse, or StreamError."""
     if not isinstance(data, dict) or "choices" not in data:
@@ -73,6 +84,7 @@ def completion_response(data: object) -> ModelResponse:
             "check what the container's /v1/chat/completions returns"
         )
     _check_choices(data, "message")
+    drop_stated_cost(data.get("usage"))
     for choice in data["choices"]:
         message = choice.get("message") or {}
         # vLLM >= 0.16 names it "reasoning"; LiteLLM only maps that for deltas, not messages.
@@ -91,3 +103,16 @@ def stream_chunk(data: dict[str, Any]) -> ModelResponseStream:
     """A checked stream chunk (usage already taken out) as a ModelResponseStream."""
     chunk: ModelResponseStream = _built(ModelResponseStream, data, "stream chunk")
     return chunk
+
+
+def state_cost(response: ModelResponse, cost: float) -> None:
+    """Put an instance-hour cost where LiteLLM reads a cost it need not compute.
+
+    ``_hidden_params["response_cost"]`` is what LiteLLM's logging uses as the call's cost when
+    already set (so the proxy's header and spend logs), and ``usage.cost`` is where a client of
+    the proxy sees it, as OpenRouter states its own.
+    """
+    response._hidden_params["response_cost"] = cost
+    usage = getattr(response, "usage", None)
+    if usage is not None:
+        usage.cost = cost

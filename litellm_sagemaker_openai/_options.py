@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from typing import Any, Final, Generic, TypeVar, overload
 
+from ._cost import as_positive, check_one_basis
 from ._credentials import CREDENTIAL_OPTIONS, CredentialSpec, credential_spec
 from ._exceptions import ConfigurationError
 from ._routing import check_api_base
@@ -130,9 +131,13 @@ class Options:
     aws_external_id = Option(as_text, None)
     token_expiry = Option(as_expiry, MAX_TOKEN_SECONDS)
     stream_coalesce = Option(as_bool, False)
+    instance_cost_per_hour: Option[float | None] = Option(as_positive, None)
+    instance_count = Option(as_positive, 1.0)
 
     def __init__(self, kwargs: Mapping[str, Any], params: Mapping[str, Any]) -> None:
         self._values = {option.name: option.read(kwargs, params) for option in all_options()}
+        if self._values["instance_cost_per_hour"] is not None:
+            check_one_basis(params)
 
     def __repr__(self) -> str:  # never the secrets: only which options were given
         return f"Options({sorted(n for n, v in self._values.items() if v)})"

@@ -15,10 +15,12 @@ from typing import Any, Final
 import httpx
 from litellm.types.utils import ModelResponse
 
-from ._answer import completion_response
+from ._answer import completion_response, state_cost
 from ._clients import async_client, sync_client
+from ._cost import Interval, attach, cost_of, start
 from ._errors import SageMakerStreamError, build_error, error_for_status, error_for_transport
 from ._exceptions import StreamError
+from ._hints import with_hint
 from ._request import Call
 from ._routing import PROVIDER
 from ._tokens import TokenCache
@@ -138,19 +140,40 @@ class _Retries:
         return True
 
 
+def _transport_error(call: Call, exc: httpx.TransportError) -> Exception:
+    hinted = with_hint(exc, call.url, from_env=call.options.api_base is None)
+    return error_for_transport(hinted, model=call.model, url=call.url)
+
+
+def _meter(call: Call) -> Interval | None:
+    """Start metering the instance time of a request about to be sent (see _cost.py)."""
+    options = call.options
+    return start(call.url, options.instance_cost_per_hour, options.instance_count)
+
+
+def _stop(interval: Interval | None) -> None:
+    if interval is not None:
+        interval.stop()
+
+
 def open_sync(call: Call) -> httpx.Response:
     """Send and return an open, successful (2xx) response. Raises LiteLLM exceptions."""
     client = sync_client()
     retries = _Retries(call)
     while True:
         token = _token(call)
+        interval = _meter(call)
         with exchange(retries.fresh_only) as state:
             try:
-                response = client.send(_request(call, token, client), stream=True)
-            except httpx.TransportError as exc:
+                sent = client.send(_request(call, token, client), stream=True)
+            except BaseException as exc:  # an interrupted send must not stay metered either
+                _stop(interval)
+                if not isinstance(exc, httpx.TransportError):
+                    raise
                 if retries.after_transport_error(state):
                     continue
-                raise error_for_transport(exc, model=call.model, url=call.url) from None
+                raise _transport_error(call, exc) from None
+        response = attach(sent, interval)
         if response.status_code < 300:  # 3xx: not followed, an error
             return response
         body = read_bounded(call, response)
@@ -169,13 +192,18 @@ async def open_async(call: Call, on_sent: Callable[[], None] | None = None) -> h
     while True:
         expiry = call.options.token_expiry
         token = call.static_token or await TOKENS.aget(call.spec or _no_spec(), call.region, expiry)
+        interval = _meter(call)
         with exchange(retries.fresh_only, on_sent) as state:
             try:
-                response = await client.send(_request(call, token, client), stream=True)
-            except httpx.TransportError as exc:
+                sent = await client.send(_request(call, token, client), stream=True)
+            except BaseException as exc:  # a cancelled open must not stay metered either
+                _stop(interval)
+                if not isinstance(exc, httpx.TransportError):
+                    raise
                 if retries.after_transport_error(state):
                     continue
-                raise error_for_transport(exc, model=call.model, url=call.url) from None
+                raise _transport_error(call, exc) from None
+        response = attach(sent, interval)
         if response.status_code < 300:  # 3xx: not followed, an error
             return response
         body = await aread_bounded(call, response)
@@ -204,6 +232,9 @@ def parse_completion(call: Call, response: httpx.Response, body: bytes) -> Model
     # for itself (often just "default" or a local path) is kept beside it.
     result._hidden_params.update(custom_llm_provider=PROVIDER, container_model=result.model)
     result.model = call.name
+    cost = cost_of(response)
+    if cost is not None:
+        state_cost(result, cost)
     return result
 
 

@@ -17,9 +17,10 @@ from typing import Any, Final
 import httpx
 from litellm.types.utils import GenericStreamingChunk, ModelResponseStream
 
-from ._answer import check_chunk
+from ._answer import check_chunk, drop_stated_cost
 from ._batches import ReadAhead, iter_batches
 from ._coalesce import coalesce_chunks
+from ._cost import cost_of
 from ._errors import (
     SageMakerStreamError,
     build_error,
@@ -99,6 +100,7 @@ class ChunkConverter:
     def emit(self, data: dict[str, Any]) -> ModelResponseStream | None:
         """A parsed payload as a chunk for LiteLLM; its usage is held back for :meth:`final`."""
         usage = data.pop("usage", None)
+        drop_stated_cost(usage)
         if usage:
             # With continuous usage stats every chunk carries a running total: keep the last.
             self.usage = usage
@@ -121,16 +123,21 @@ class ChunkConverter:
         }
         return chunk
 
-    def final(self) -> GenericStreamingChunk | None:
-        """The usage chunk to send after the last content chunk, if the container gave usage."""
+    def final(self, cost: float | None = None) -> GenericStreamingChunk | None:
+        """The usage chunk to send after the last content chunk, if the container gave usage.
+
+        ``cost``, the stream's instance-hour cost, rides in it as ``usage.cost``: LiteLLM takes
+        that as the stated cost of the stream (``_answer.state_cost`` for non-stream answers).
+        """
         if self.usage is None:
             return None
+        usage = self.usage if cost is None else {**self.usage, "cost": cost}
         return GenericStreamingChunk(
             text="",
             tool_use=None,
             is_finished=True,
             finish_reason=self.finish_reason or "stop",
-            usage=self.usage,  # type: ignore[typeddict-item]
+            usage=usage,  # type: ignore[typeddict-item]
             index=0,
         )
 
@@ -205,7 +212,7 @@ def iter_chunks(response: httpx.Response, call: Call) -> Generator[Chunk, None, 
         raise _wrap(exc, call, response) from None
     finally:
         response.close()
-    final = converter.final()
+    final = converter.final(cost_of(response))
     if final is not None:
         yield final
 
@@ -234,6 +241,6 @@ async def aiter_chunks(response: httpx.Response, call: Call) -> AsyncGenerator[C
         if ahead is not None:
             await ahead.stop()
         await response.aclose()
-    final = converter.final()
+    final = converter.final(cost_of(response))
     if final is not None:
         yield final

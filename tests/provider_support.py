@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 REGION = "us-east-1"
@@ -62,3 +65,32 @@ def completion_json(content: str = "hello", **message: Any) -> dict[str, Any]:
                      "logprobs": None, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7},
     }  # fmt: skip
+
+
+def logged_call(
+    call: dict[str, Any], *, sync: bool, stream: bool, logged: Callable[[], bool]
+) -> Any:
+    """One LiteLLM call (a stream is read and built into a response), once ``logged()`` holds.
+
+    Success logging runs on a thread pool or, for async calls, as tasks on the caller's loop:
+    the wait (generous, it only catches a hang) happens while that loop still runs.
+    """
+    import litellm
+
+    deadline = time.monotonic() + 30
+    if sync:
+        result = litellm.completion(stream=stream, **call)
+        result = litellm.stream_chunk_builder(list(result)) if stream else result
+        while not logged() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return result
+
+    async def run() -> Any:
+        result = await litellm.acompletion(stream=stream, **call)
+        if stream:
+            result = litellm.stream_chunk_builder([chunk async for chunk in result])
+        while not logged() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return result
+
+    return asyncio.run(run())

@@ -21,6 +21,7 @@ from litellm_sagemaker_openai import validate_name
 from .._wire._limits import SAGEMAKER_MAX_BODY
 from ._bridge import ASGIApp, Message, Receive, Send
 from ._config import EmulatorConfig
+from ._control import ControlPlane
 from ._forward import (
     REFERENCE_URL,
     Forwarder,
@@ -32,7 +33,7 @@ from ._forward import (
     relay_event_stream,
 )
 from ._paths import RawPathRouting, segment_name
-from ._sigv4 import verify_sigv4
+from ._sigv4 import verify_request
 from ._tokens import TokenRejected, Verdict, verify_token
 
 logger = logging.getLogger("conformance.emulator")
@@ -59,6 +60,15 @@ class _Emulator:
         )
         # A private generator: the throttle's draws depend only on the seed and request order.
         self._throttle = random.Random(config.throttle_seed)
+        self._control = ControlPlane(config)
+
+    async def control(self, request: Request) -> Response:
+        """SageMaker's control plane (``POST /``), for discovery: see ``_control.py``."""
+        try:
+            body = await read_body(request)
+        except RouteError as exc:
+            return _refusal(exc)
+        return await self._control.handle(request, body)
 
     def _throttled(self) -> Response | None:
         """Answer 429 for ``throttle_rate`` of the requests that passed auth and routing."""
@@ -155,16 +165,9 @@ class _Emulator:
     def _sigv4_or_bearer(self, request: Request, body: bytes) -> Verdict:
         if request.headers.get("authorization", "").lower().startswith("bearer "):
             return self._bearer(request)
-        headers = {name: ",".join(request.headers.getlist(name)) for name in request.headers}
-        return verify_sigv4(
-            method=request.method,
-            raw_path=(request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1"),
-            query_string=request.scope.get("query_string", b"").decode("latin-1"),
-            headers=headers,
-            body=body,
-            region=self._config.region,
-            credentials=self._config.credentials,
-            now=self._config.clock(),
+        config = self._config
+        return verify_request(
+            request, body, region=config.region, credentials=config.credentials, now=config.clock()
         )
 
     def _resolve(self, endpoint: str, component: str | None) -> Target:
@@ -173,7 +176,7 @@ class _Emulator:
         if component is not None:
             url = config.components.get((endpoint, component))
             if url is not None:
-                return Target(url)
+                return _target(url)
             if self._reference is not None:
                 return _REFERENCE
             raise RouteError(
@@ -184,7 +187,7 @@ class _Emulator:
             )
         url = config.endpoints.get(endpoint)
         if url is not None:
-            return Target(url)
+            return _target(url)
         if any(ep == endpoint for ep, _ in config.components):
             raise RouteError(
                 400,
@@ -201,6 +204,11 @@ class _Emulator:
             "or start with --reference",
             "ValidationError",
         )
+
+
+def _target(url: str) -> Target:
+    # A name declared without a URL (--endpoint NAME) is served by the reference container.
+    return _REFERENCE if url == REFERENCE_URL else Target(url)
 
 
 async def read_body(request: Request) -> bytes:
@@ -269,8 +277,8 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return aws_error(
         status,
         f"No route for {request.method} {request.url.path}; the emulator serves POST "
-        "/endpoints/<ep>[/inference-components/<ic>]/openai/v1/chat/completions and "
-        "/endpoints/<ep>/invocations[-response-stream]",
+        "/endpoints/<ep>[/inference-components/<ic>]/openai/v1/chat/completions, "
+        "/endpoints/<ep>/invocations[-response-stream] and the control plane's POST /",
         "UnknownOperationException",
     )
 
@@ -290,6 +298,7 @@ def create_emulator_app(config: EmulatorConfig) -> Starlette:
     emulator = _Emulator(config, reference)
     prefix = "/endpoints/{endpoint}"
     routes = [
+        Route("/", emulator.control, methods=["POST"]),
         Route(f"{prefix}/openai/v1/chat/completions", emulator.openai, methods=["POST"]),
         Route(
             f"{prefix}/inference-components/{{component}}/openai/v1/chat/completions",

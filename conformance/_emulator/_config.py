@@ -12,6 +12,7 @@ from litellm_sagemaker_openai import validate_name, validate_region
 
 from .._wire._target import validate_base_url
 from ._credentials import TestCredentials
+from ._forward import REFERENCE_URL
 
 if TYPE_CHECKING:
     from conformance._reference import ReferenceConfig
@@ -34,7 +35,8 @@ class EmulatorConfig:
         components: (endpoint, inference component) -> container base URL.
         reference: when set, the built-in reference container (this configuration) serves
             every endpoint and component that is not mapped explicitly, in-process. When
-            ``None``, unmapped names get 404.
+            ``None``, unmapped names get 404. A name mapped to ``REFERENCE_URL`` is served by
+            it too, and is listed by the control plane like any mapped name.
         clock: returns the current time in epoch seconds; inject one to test expiry.
         connect_timeout: seconds to wait for a container connection before answering 502.
         read_timeout: seconds to wait for each piece of a container response before 504.
@@ -71,6 +73,12 @@ class EmulatorConfig:
         object.__setattr__(self, "credentials", tuple(self.credentials))
         object.__setattr__(self, "endpoints", MappingProxyType(endpoints))
         object.__setattr__(self, "components", MappingProxyType(components))
+        declared = [*endpoints.values(), *components.values()]
+        if self.reference is None and REFERENCE_URL in declared:
+            raise ValueError(
+                "a name declared without a container URL is served by the reference container; "
+                "add --reference, or give it one with NAME=URL"
+            )
         if self.connect_timeout <= 0 or self.read_timeout <= 0:
             raise ValueError("timeouts must be positive seconds")
         if not 0.0 <= self.throttle_rate <= 1.0:
@@ -78,18 +86,20 @@ class EmulatorConfig:
 
 
 def parse_endpoint_flag(value: str) -> tuple[str, str]:
-    """Parse ``NAME=URL`` from ``--endpoint``."""
+    """Parse ``NAME=URL`` from ``--endpoint``; a bare ``NAME`` is served by the reference."""
     name, sep, url = value.partition("=")
-    if not sep:
-        raise ValueError(f"--endpoint expects NAME=URL, got {value!r}")
-    return validate_name(name), validate_container_url(url)
+    if sep and not url:
+        raise ValueError(f"--endpoint expects NAME=URL or NAME, got {value!r}")
+    return validate_name(name), validate_container_url(url) if sep else REFERENCE_URL
 
 
 def parse_component_flag(value: str) -> tuple[tuple[str, str], str]:
-    """Parse ``EP/IC=URL`` from ``--component``."""
+    """Parse ``EP/IC=URL`` from ``--component``; a bare ``EP/IC`` is served by the reference."""
     names, sep, url = value.partition("=")
     endpoint, slash, component = names.partition("/")
-    if not sep or not slash:
-        raise ValueError(f"--component expects ENDPOINT/COMPONENT=URL, got {value!r}")
+    if not slash or (sep and not url):
+        raise ValueError(
+            f"--component expects ENDPOINT/COMPONENT=URL or ENDPOINT/COMPONENT, got {value!r}"
+        )
     key = (validate_name(endpoint), validate_name(component, "inference component"))
-    return key, validate_container_url(url)
+    return key, validate_container_url(url) if sep else REFERENCE_URL

@@ -17,6 +17,7 @@ from typing import Final
 from botocore.auth import UNSIGNED_PAYLOAD, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
+from starlette.requests import Request
 
 from ._credentials import TestCredentials
 from ._refusals import malformed
@@ -130,3 +131,25 @@ def verify_sigv4(
     if now > signed_at + MAX_CLOCK_SKEW_SECONDS:
         raise TokenRejected("expired", "the request signature is too old; sign it again")
     return Verdict(scope.access_key_id, scope.region, signed_at, signed_at + MAX_CLOCK_SKEW_SECONDS)
+
+
+def verify_request(
+    request: Request,
+    body: bytes,
+    *,
+    region: str,
+    credentials: Iterable[TestCredentials],
+    now: float,
+) -> Verdict:
+    """:func:`verify_sigv4` for a request as the emulator received it (raw path and query)."""
+    headers = {name: ",".join(request.headers.getlist(name)) for name in request.headers}
+    return verify_sigv4(
+        method=request.method,
+        raw_path=(request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1"),
+        query_string=request.scope.get("query_string", b"").decode("latin-1"),
+        headers=headers,
+        body=body,
+        region=region,
+        credentials=credentials,
+        now=now,
+    )

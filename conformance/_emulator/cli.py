@@ -32,15 +32,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--endpoint",
         action="append",
         default=[],
-        metavar="NAME=URL",
-        help="serve endpoint NAME from the container at URL (repeatable)",
+        metavar="NAME[=URL]",
+        help="serve endpoint NAME from the container at URL, or from the reference container "
+        "without =URL (repeatable); the control plane lists it",
     )
     parser.add_argument(
         "--component",
         action="append",
         default=[],
-        metavar="EP/IC=URL",
-        help="serve inference component IC of endpoint EP from the container at URL (repeatable)",
+        metavar="EP/IC[=URL]",
+        help="serve inference component IC of endpoint EP from the container at URL, or from "
+        "the reference container without =URL (repeatable); the control plane lists it",
     )
     parser.add_argument(
         "--reference",

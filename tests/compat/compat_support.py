@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from litellm.integrations.custom_logger import CustomLogger
 from litellm.llms.custom_llm import CustomLLM
 from litellm.types.utils import GenericStreamingChunk, ModelResponse, ModelResponseStream
 
@@ -114,3 +115,25 @@ class Probe(CustomLLM):
 async def _aiter(items: list[Any]) -> AsyncIterator[Any]:
     for item in items:
         yield item
+
+
+class CostRecorder(CustomLogger):
+    """The ``response_cost`` LiteLLM logs for each of the probe's calls.
+
+    Only ``compatprobe`` calls: LiteLLM's logging worker may still deliver earlier tests' events.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.costs: list[float] = []
+
+    def log_success_event(
+        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
+        if kwargs.get("custom_llm_provider") == "compatprobe":
+            self.costs.append(kwargs.get("response_cost"))
+
+    async def async_log_success_event(
+        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
+        self.log_success_event(kwargs, response_obj, start_time, end_time)

@@ -13,29 +13,12 @@ from typing import Any
 
 import litellm
 import pytest
-from compat.compat_support import USAGE, Probe
-from litellm.integrations.custom_logger import CustomLogger
+from compat.compat_support import USAGE, CostRecorder, Probe
 
 PRICING = {"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}
 EXPECTED_COST = 11 * 1e-6 + 22 * 2e-6
 CALL = {"model": "compatprobe/ep", "messages": [{"role": "user", "content": "hi"}],
         "stream": True, "stream_options": {"include_usage": True}, **PRICING}  # fmt: skip
-
-
-class CostRecorder(CustomLogger):
-    def __init__(self) -> None:
-        super().__init__()
-        self.costs: list[float] = []
-
-    def log_success_event(
-        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
-    ) -> None:
-        self.costs.append(kwargs.get("response_cost"))
-
-    async def async_log_success_event(
-        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
-    ) -> None:
-        self.costs.append(kwargs.get("response_cost"))
 
 
 def _collect(use_async: bool, recorder: CostRecorder | None = None) -> list[Any]:

@@ -103,8 +103,9 @@ def test_invalid_names_are_refused(name: str) -> None:
         EmulatorConfig(endpoints={name: "http://127.0.0.1:1"})
 
 
+# A bare "demo" is a name served by the reference container (tests/emulator/test_control.py).
 @pytest.mark.parametrize(
-    "flag", ["demo", "demo=", "demo=ftp://x", "demo=127.0.0.1:8080", "demo=http://h/?q=1"]
+    "flag", ["demo=", "demo=ftp://x", "demo=127.0.0.1:8080", "demo=http://h/?q=1", "=http://h"]
 )
 def test_bad_endpoint_flags_are_refused(flag: str) -> None:
     with pytest.raises(ValueError):

@@ -67,7 +67,8 @@ def test_a_client_on_a_real_socket_reads_the_413(config: EmulatorConfig) -> None
         "/endpoints/demo-endpoint/openai/v1/chat",
         "/endpoints/demo-endpoint/openai/v1/models",
         "/endpoints/demo-endpoint/",
-        "/",
+        "/endpoints",
+        "/openai/v1/chat/completions",
     ],
 )
 async def test_other_paths_get_the_404_never_a_redirect(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from integration.proxy_support import MASTER_KEY, run_proxy
@@ -30,14 +32,37 @@ async def _late_refusal(request: Request) -> JSONResponse:
 
 
 pytestmark = pytest.mark.proxy
+# A callback the proxy loads from its config's folder: one line per standard logging payload, the
+# record the proxy's spend tracking writes (to its database, when it has one).
+RECORDER = """
+import json
+from pathlib import Path
+
+from litellm.integrations.custom_logger import CustomLogger
+
+
+class Recorder(CustomLogger):
+    async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
+        payload = kwargs["standard_logging_object"]
+        with Path(__file__).with_name("payloads.jsonl").open("a") as out:
+            out.write(json.dumps({"id": payload["id"], "cost": payload["response_cost"]}) + "\\n")
+
+
+recorder = Recorder()
+"""
 WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {
     "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def proxy(
-    emulator: str, test_creds: TestCredentials, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+def proxy_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    workdir = tmp_path_factory.mktemp("proxy")
+    (workdir / "cost_recorder.py").write_text(RECORDER)
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def proxy(emulator: str, test_creds: TestCredentials, proxy_workdir: Path) -> Iterator[str]:
     params = {"api_base": emulator, "aws_region_name": "us-east-1",
               "aws_access_key_id": test_creds.access_key_id, "aws_secret_access_key": test_creds.secret_access_key}  # fmt: skip
     refusing = Starlette(
@@ -59,11 +84,14 @@ def proxy(
                 {"model_name": "smo-ic", "litellm_params": {"model": "sagemaker_openai/demo-endpoint/demo-ic", **params}},
                 {"model_name": "smo-late", "litellm_params": {"model": "sagemaker_openai/late", **params, "api_base": late_base}},
                 {"model_name": "smo-slow", "litellm_params": {"model": "sagemaker_openai/slow", **params, "api_base": slow_base}},
+                {"model_name": "smo-hourly", "litellm_params": {"model": "sagemaker_openai/hourly-endpoint",
+                                                                "instance_cost_per_hour": 3600, **params}},
             ],
             "litellm_settings": {"custom_provider_map": [
-                {"provider": "sagemaker_openai", "custom_handler": "litellm_sagemaker_openai.handler"}]},
+                {"provider": "sagemaker_openai", "custom_handler": "litellm_sagemaker_openai.handler"}],
+                "callbacks": ["cost_recorder.recorder"]},
         }  # fmt: skip
-        with run_proxy(config, tmp_path_factory.mktemp("proxy")) as base:
+        with run_proxy(config, proxy_workdir) as base:
             yield base
 
 
@@ -135,3 +163,41 @@ def test_proxy_streams_from_a_container_whose_headers_come_late(proxy: str) -> N
     )
     text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
     assert text == "You said: late hello"
+
+
+def _payload_cost(proxy_workdir: Path, response_id: str) -> float:
+    log = proxy_workdir / "payloads.jsonl"
+    deadline = time.monotonic() + 30  # the proxy logs after it has answered
+    while time.monotonic() < deadline:
+        if log.exists():
+            for line in log.read_text().splitlines():
+                record = json.loads(line)
+                if record["id"] == response_id:
+                    return float(record["cost"])
+        time.sleep(0.1)
+    raise AssertionError(f"no logging payload for {response_id} in {log}")
+
+
+def test_proxy_reports_the_instance_cost_in_its_header_body_and_spend_payload(
+    proxy: str, proxy_workdir: Path
+) -> None:
+    import httpx
+
+    workdir = proxy_workdir
+    headers = {"Authorization": f"Bearer {MASTER_KEY}"}
+    request = {"model": "smo-hourly", "messages": [{"role": "user", "content": "one two three"}]}
+    reply = httpx.post(f"{proxy}/v1/chat/completions", headers=headers, json=request, timeout=60)
+    body = reply.json()
+    cost = float(reply.headers["x-litellm-response-cost"])
+    assert cost > 0 and body["usage"]["cost"] == pytest.approx(cost)
+    assert _payload_cost(workdir, body["id"]) == pytest.approx(cost)
+    # A stream's headers leave before its cost is known: it is in the last chunk's usage.
+    stream = {**request, "stream": True, "stream_options": {"include_usage": True}}
+    with httpx.stream("POST", f"{proxy}/v1/chat/completions", headers=headers, json=stream,
+                      timeout=60) as answer:  # fmt: skip
+        assert "x-litellm-response-cost" not in answer.headers
+        events = [
+            json.loads(line[6:]) for line in answer.iter_lines() if line.startswith("data: {")
+        ]
+    stated = events[-1]["usage"]["cost"]
+    assert stated > 0 and _payload_cost(workdir, events[-1]["id"]) == pytest.approx(stated)

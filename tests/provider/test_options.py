@@ -80,6 +80,15 @@ def test_boolean_options_take_yaml_and_environment_spellings(value: Any, expecte
         ({"token_expiry": 43201}, "token_expiry"),
         ({"token_expiry": "1h"}, "token_expiry"),
         ({"container_model": ["a"]}, "container_model must be a string"),
+        ({"instance_cost_per_hour": 0}, "instance_cost_per_hour must be a number above 0"),
+        ({"instance_cost_per_hour": "free"}, "instance_cost_per_hour must be a number above 0"),
+        ({"instance_cost_per_hour": float("inf")}, "instance_cost_per_hour must be a number"),
+        ({"instance_cost_per_hour": True}, "instance_cost_per_hour must be a number"),
+        ({"instance_count": -1}, "instance_count must be a number above 0"),
+        (
+            {"instance_cost_per_hour": 1, "input_cost_per_token": 1e-6},
+            "instance_cost_per_hour and input_cost_per_token are two prices for one deployment",
+        ),
     ],
 )
 def test_a_bad_option_is_refused_before_any_request(params: dict[str, Any], message: str) -> None:

@@ -160,12 +160,21 @@ def test_a_target_dying_mid_run_is_named(runs: Runs) -> None:
     assert {i: v for i, v in verdicts.items() if v[0] == "failed"} == {}
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_still_writes_the_partial_report(tmp_path: Path, signum: int, code: int) -> None:
+SIGNALS = [(signal.SIGINT, 130), (signal.SIGTERM, 143)]
+MOMENTS = {"during the checks": "[ 2/", "during the client matrix": "client matrix:"}
+
+
+@pytest.mark.parametrize("moment", MOMENTS)
+@pytest.mark.parametrize(("signum", "code"), SIGNALS)
+def test_a_signal_still_writes_the_partial_report(
+    tmp_path: Path, signum: int, code: int, moment: str
+) -> None:
     with serve(hostile("drip")) as url:
         args = ["--target", url, "--budget", "120", "--request-timeout", "5"]
+        if moment == "during the checks":
+            args += ["--clients", "none"]  # straight to the checks
         run = run_kit(
-            args, tmp_path / "report.json", kill_after=60, signal_at="[ 2/", signum=signum
+            args, tmp_path / "report.json", kill_after=60, signal_at=MOMENTS[moment], signum=signum
         )
     assert run.code == code, run.stderr[-2000:]
     assert run.report is not None and run.report["exit_code"] == code

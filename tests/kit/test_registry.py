@@ -41,7 +41,9 @@ def test_the_areas_are_defined_once() -> None:
 
 def test_modes_follow_the_issue() -> None:
     checks = {c.id: c for c in select_checks()}
-    assert checks["container.ping"].modes == ("direct",)
+    # Mock mode checks the container's own /ping and /invocations too (issue 19 §4): SageMaker
+    # never routes to a container that fails its health check.
+    assert checks["container.ping"].modes == ("direct", "mock")
     assert checks["errors.mid_stream"].modes == ("mock",)
     assert all(c.modes == ("live",) for i, c in checks.items() if i.startswith("live."))
     assert checks["tools.stream_deltas"].requires == ("tools",)

@@ -56,8 +56,9 @@ def test_json_has_exactly_the_documented_shape() -> None:
     data = json.loads(render(write_json))
     assert set(data) == {
         "kit_version", "target", "mode", "started_at", "duration", "budget", "request_timeout",
-        "requests", "strict", "exit_code", "stopped", "results", "summary",
+        "requests", "strict", "exit_code", "stopped", "results", "summary", "clients",
     }  # fmt: skip
+    assert data["clients"] == []  # no client ran: the key is there, empty
     assert data["kit_version"] == conformance.__version__
     assert (data["target"], data["mode"]) == ("http://c", "direct")
     assert (data["started_at"], data["duration"]) == ("2026-09-01T12:00:00+00:00", 1.5)

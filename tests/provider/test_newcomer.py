@@ -102,7 +102,8 @@ def test_registering_again_adds_nothing_and_restores_a_replaced_map() -> None:
     assert sum(p == "sagemaker-openai" for p in litellm.provider_list) == 1
     litellm.custom_provider_map = []  # what a caller may do; LiteLLM reads the attribute
     litellm_sagemaker_openai.register()
-    assert [e["provider"] for e in litellm.custom_provider_map] == before
+    ours = [p for p in before if p == "sagemaker_openai" or p in MISSPELLINGS]  # not other tests'
+    assert [e["provider"] for e in litellm.custom_provider_map] == ours
 
 
 @pytest.mark.usefixtures("saved_registry")
@@ -235,8 +236,9 @@ def test_an_offline_process_imports_calls_and_fetches_only_without_the_variable(
     if local:
         assert seen["looked_up"] == [] and "cost map" not in done.stderr
     else:
+        # The lookup is the fact; whether LiteLLM also logs the failure depends on its logging
+        # set-up (a CI machine printed nothing), so the text is not asserted.
         assert "raw.githubusercontent.com" in seen["looked_up"]
-        assert "Failed to fetch remote model cost map" in done.stderr
 
 
 def test_litellm_brings_boto3() -> None:

@@ -3,6 +3,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The suite waits on sockets and child processes, mostly: more workers than cores pay off.
+PYTEST_WORKERS ?= 4
 
 .PHONY: venv demo test lint typecheck docs clients test-matrix token-vectors bench fuzz load engines clean
 
@@ -20,7 +22,7 @@ demo: $(STAMP)
 
 ## ruff, mypy --strict, the strict docs build and the whole pytest suite (offline, loopback only).
 test: lint typecheck docs clients
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 ## The client matrix's pinned environments (Python; Node where node and npm are on PATH) in .clients/.
 clients: $(STAMP)

@@ -189,7 +189,8 @@ def write_junit(report: Report, out: TextIO) -> None:
     ET.SubElement(props, "property", name="strict", value=str(report.strict).lower())
     if report.stopped is not None:
         ET.SubElement(props, "property", name="stopped", value=report.stopped.message)
-    ET.SubElement(props, "property", name="runs", value=str(report.runs))
+    if report.runs > 1:
+        ET.SubElement(props, "property", name="runs", value=str(report.runs))
     flips = {f.id: f.describe() for f in report.flaky}
     for r in report.results:
         case = ET.SubElement(

@@ -94,6 +94,24 @@ def test_the_page_renders_a_row_per_check_and_a_timeline_per_stream(
     assert document.count('class="event"') >= len(report.streams)
 
 
+def test_a_buffered_answer_is_marked_and_a_streamed_one_is_not(
+    report: conformance.Report, tmp_path: Path
+) -> None:
+    assert 'class="stream buffered"' not in written(report, tmp_path).read_text()
+    chunk = b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m",'
+    chunk += b'"choices":[{"index":0,"delta":{"content":"OK"},"finish_reason":null}]}\n\n'
+
+    async def buffered(request: Request) -> Response:
+        return Response(chunk * 5 + b"data: [DONE]\n\n", media_type="text/event-stream")
+
+    app = Starlette(routes=[Route("/{path:path}", buffered, methods=["GET", "POST"])])
+    with serve_app(app) as base:
+        rep = conformance.run(base, select="sse.done")
+    document = dom(written(rep, tmp_path), tmp_path)
+    assert 'class="stream buffered"' in document
+    assert "buffered: every event arrived in one read" in document
+
+
 def test_the_screenshot_is_not_blank(report: conformance.Report, tmp_path: Path) -> None:
     png = screenshot(written(report, tmp_path), tmp_path)
     assert distinct_bytes(png) > 50  # text, tables and timelines; a blank page gives < 10

@@ -15,7 +15,7 @@ from ._escape import for_html
 from ._matrix import ClientResult
 from ._registry import Outcome
 from ._report import Report, Result, Timeline
-from ._reporters import format_evidence, how_to_fix, verdict
+from ._reporters import count, format_evidence, how_to_fix, verdict
 
 _CSP: Final = "default-src 'none'; style-src 'unsafe-inline'"
 _STYLE: Final = """
@@ -119,7 +119,7 @@ def _flaky(report: Report) -> str:
             for f in report.flaky
         )
         body = (
-            f"<p>{len(report.flaky)} verdicts changed over {report.runs} runs; each check "
+            f"<p>{count(len(report.flaky), 'verdict')} changed over {report.runs} runs; each check "
             f"above shows its worst.</p><ul>{items}</ul>"
         )
     return f'<section id="flaky"><h2>Flaky verdicts</h2>{body}</section>'
@@ -174,7 +174,7 @@ def _ms(seconds: float) -> str:
 
 def _caption(t: Timeline) -> str:
     n = len(t.events)
-    text = f"{n} events in {len(t.reads)} reads over {_ms(t.elapsed)}"
+    text = f"{count(n, 'event')} in {count(len(t.reads), 'read')} over {_ms(t.elapsed)}"
     if t.events:
         text += f"; first event at {_ms(t.events[0])}, last at {_ms(t.events[-1])}"
     status = "no answer" if t.status is None else f"HTTP {t.status}"
@@ -214,17 +214,17 @@ def _figure(t: Timeline) -> str:
     per_pixel: dict[int, int] = {}
     for event in t.events:
         per_pixel[x(event)] = per_pixel.get(x(event), 0) + 1
-    for px, count in sorted(per_pixel.items()):
+    for px, together in sorted(per_pixel.items()):
         marks.append(
             f'<line class="event" x1="{px}" y1="{_BASE - 16}" x2="{px}" y2="{_BASE + 8}" '
             f'stroke="{colour}" stroke-width="2"/>'
         )
-        if count > 1:
+        if together > 1:
             marks.append(
                 f'<text x="{px + 2}" y="{_BASE - 18}" font-size="10" fill="{colour}">'
-                f"&times;{count}</text>"
+                f"&times;{together}</text>"
             )
-    label = f"{len(t.events)} events over {_ms(span)}"
+    label = f"{count(len(t.events), 'event')} over {_ms(span)}"
     svg = (
         f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" width="{_WIDTH}" '
         f'height="{_HEIGHT}" viewBox="0 0 {_WIDTH} {_HEIGHT}" role="img" '

@@ -142,7 +142,13 @@ def flaky_line(report: Report) -> str:
     """``--repeat``: how many verdicts changed over how many runs."""
     if not report.flaky:
         return f"no verdict changed over {report.runs} runs"
-    return f"flaky: {len(report.flaky)} verdicts changed over {report.runs} runs (worst shown)"
+    changed = count(len(report.flaky), "verdict")
+    return f"flaky: {changed} changed over {report.runs} runs (worst shown)"
+
+
+def count(n: int, noun: str) -> str:
+    """``1 event``, ``2 events``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def verdict(report: Report) -> str:

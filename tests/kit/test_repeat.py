@@ -97,9 +97,7 @@ def test_every_format_names_the_flaky_checks_with_counts() -> None:
         "flaky": [{"id": "sse.done", "outcomes": {"passed": 1, "failed": 1}}],
     }
     text = render("text")
-    assert (
-        "flaky: 1 verdicts changed over 2 runs" in text and "sse.done: 1 passed, 1 failed" in text
-    )
+    assert "flaky: 1 verdict changed over 2 runs" in text and "sse.done: 1 passed, 1 failed" in text
     root = ET.fromstring(render("junit"))
     props = {p.get("name"): p.get("value") for p in root.iter("property")}
     assert props["runs"] == "2"

@@ -334,8 +334,9 @@ def _run(args: argparse.Namespace, checks: list[Check], ctx: CheckContext, err: 
     # Live mode runs real (billed) clients only when asked to by name.
     wanted = args.clients if ctx.mode != "live" or args.clients else ["none"]
     clients = run_matrix(ctx.target, wanted, model=args.model, limits=limits, err=err)
+    times = f" {args.repeat} times" if args.repeat > 1 else ""
     err.write(
-        f"running {len(applicable)} checks against {ctx.target.label} ({ctx.mode} "
+        f"running {len(applicable)} checks{times} against {ctx.target.label} ({ctx.mode} "
         f"mode; budget {limits.budget:g} s, {limits.request_timeout:g} s per request)\n"
     )
     total = len(applicable) * args.repeat

@@ -141,7 +141,9 @@ def flaky_url() -> Iterator[str]:
         yield base
 
 
-def test_the_cli_repeats_with_fresh_requests(flaky_url: str, tmp_path: Path) -> None:
+def test_the_cli_repeats_with_fresh_requests(
+    flaky_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     output = tmp_path / "report.json"
     args = ["--target", flaky_url, "--select", "sse.done", "--clients", "none", "--strict"]
     assert main([*args, "--repeat", "3", "--format", "json", "--output", str(output)]) == 1
@@ -151,6 +153,8 @@ def test_the_cli_repeats_with_fresh_requests(flaky_url: str, tmp_path: Path) -> 
         "flaky": [{"id": "sse.done", "outcomes": {"passed": 1, "failed": 2}}],
     }
     assert [r["outcome"] for r in data["results"]] == ["failed"]
+    err = capsys.readouterr().err
+    assert "running 1 checks 3 times" in err and "[3/3]" in err and "budget 540 s" in err
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "two", "1.5"])

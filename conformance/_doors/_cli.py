@@ -20,9 +20,10 @@ from typing import Any, NoReturn, TextIO
 
 from .._clients import select_clients
 from .._engine._context import CheckContext
-from .._engine._escape import for_terminal
+from .._engine._escape import Terminal
 from .._engine._live import diagnose
 from .._engine._registry import Check, Severity
+from .._engine._repeat import run_repeated
 from .._engine._report import EXIT_USAGE
 from .._engine._reporters import FORMATS, REPORTERS, progress_line
 from .._engine._runner import (
@@ -32,7 +33,6 @@ from .._engine._runner import (
     open_target,
     request_bound,
     resolve_mode,
-    run_checks,
 )
 from .._wire._client import reach
 from .._wire._limits import (
@@ -50,21 +50,6 @@ from ._matrix import install_clients, run_matrix
 REACH_TIMEOUT = 5.0
 
 
-class Terminal:
-    """stderr, escaped for a terminal: its lines quote what the target sent."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-
-    def write(self, text: str) -> None:
-        """Write ``text`` with no control character left to act on the terminal."""
-        self.stream.write(for_terminal(text))
-
-    def flush(self) -> None:
-        """Flush the stream."""
-        self.stream.flush()
-
-
 class UsageError(Exception):
     """Bad arguments or an unreachable target: exit 2 with this one-line message."""
 
@@ -77,6 +62,12 @@ def _seconds(value: str) -> float:
     if not (math.isfinite(seconds) and seconds > 0):
         raise argparse.ArgumentTypeError(f"{value!r} must be a positive number of seconds")
     return seconds
+
+
+def _runs(value: str) -> int:
+    if not (value.isascii() and value.isdigit() and int(value) >= 1):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of runs, 1 or more")
+    return int(value)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -117,10 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     bounds.add_argument(
         "--budget",
         type=_seconds,
-        default=DEFAULT_BUDGET,
         metavar="SECONDS",
         help=f"the whole run's time budget; checks left when it runs out are reported as "
-        f"not run (default {DEFAULT_BUDGET:g})",
+        f"not run (default {DEFAULT_BUDGET:g}, times N with --repeat N)",
     )
     bounds.add_argument(
         "--request-timeout",
@@ -153,6 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=FORMATS, default="text", help="report format (default text)"
     )
     run.add_argument("--output", metavar="FILE", help="write the report here (default stdout)")
+    run.add_argument(
+        "--repeat",
+        type=_runs,
+        default=1,
+        metavar="N",
+        help="run the checks N times and "
+        "report the verdicts that change (flaky); each check shows its worst verdict",
+    )
     run.add_argument(
         "--model", default="", metavar="NAME", help='the "model" value to send (default "")'
     )
@@ -290,7 +288,8 @@ def _execute(
 ) -> int:
     live = args.endpoint is not None
     target: Target | str = _live_target(args) if live else _local_target(args)
-    limits = Limits(request_timeout=args.request_timeout, budget=args.budget)
+    budget = args.budget or DEFAULT_BUDGET * args.repeat
+    limits = Limits(request_timeout=args.request_timeout, budget=budget)
     limits.start(already=started_before)
     ran: list[Report] = []
     with _signals_stop_the_run() as hold:
@@ -335,17 +334,20 @@ def _run(args: argparse.Namespace, checks: list[Check], ctx: CheckContext, err: 
     # Live mode runs real (billed) clients only when asked to by name.
     wanted = args.clients if ctx.mode != "live" or args.clients else ["none"]
     clients = run_matrix(ctx.target, wanted, model=args.model, limits=limits, err=err)
+    times = f" {args.repeat} times" if args.repeat > 1 else ""
     err.write(
-        f"running {len(applicable)} checks against {ctx.target.label} ({ctx.mode} "
+        f"running {len(applicable)} checks{times} against {ctx.target.label} ({ctx.mode} "
         f"mode; budget {limits.budget:g} s, {limits.request_timeout:g} s per request)\n"
     )
-    counter = iter(range(1, len(applicable) + 1))
+    total = len(applicable) * args.repeat
+    counter = iter(range(1, total + 1))
 
     def progress(chk: Check, result: Result) -> None:
-        err.write(progress_line(next(counter), len(applicable), chk, result) + "\n")
+        err.write(progress_line(next(counter), total, chk, result) + "\n")
         err.flush()
 
-    return dataclasses.replace(run_checks(checks, ctx, on_result=progress), clients=clients)
+    report = run_repeated(checks, ctx, args.repeat, on_result=progress)
+    return dataclasses.replace(report, clients=clients)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

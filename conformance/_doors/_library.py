@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterable
 
 from .._engine._context import CheckContext
 from .._engine._registry import Check, Severity
-from .._engine._runner import Report, Result, open_target, run_checks
+from .._engine._repeat import run_repeated
+from .._engine._runner import Report, Result, open_target
 from .._wire._limits import DEFAULT_BUDGET, DEFAULT_REQUEST_TIMEOUT, Limits
 from .._wire._target import Target
 from ..checks import select_checks
@@ -25,6 +26,7 @@ def run(
     budget: float | None = DEFAULT_BUDGET,
     strict: bool = False,
     clients: str | Iterable[str] | None = "none",
+    repeat: int = 1,
     on_result: Callable[[Check, Result], None] | None = None,
 ) -> Report:
     """Run the conformance kit and return a Report.
@@ -43,18 +45,22 @@ def run(
             globs, ``"all"``; default ``"none"``); their verdicts are ``Report.clients``.
         strict: a failed check of the spec layer (what the specification requires but no
             client needs) fails the run too: ``Report.exit_code`` 1.
-        on_result: called after each check, for progress output.
+        repeat: run the checks this many times, each run with fresh requests; each check
+            keeps its worst verdict, and ``Report.flaky`` lists those that changed.
+        on_result: called after each check (of every run), for progress output.
 
     Raises:
-        ValueError: a timeout or budget that is not a positive number.
+        ValueError: a timeout or budget that is not a positive number, or ``repeat`` < 1.
     """
+    if repeat < 1:
+        raise ValueError(f"repeat must be at least 1, got {repeat}")
     limits = Limits(request_timeout=request_timeout, budget=budget)
     with open_target(target, mode) as resolved:
         checks = select_checks(select=select, severity=severity)
         ctx = CheckContext(resolved, model=model, limits=limits)
         try:
             matrix = run_matrix(resolved, clients, model=model, limits=limits)
-            report = run_checks(checks, ctx, on_result=on_result)
+            report = run_repeated(checks, ctx, repeat, on_result=on_result)
             return dataclasses.replace(report, strict=strict, clients=matrix)
         finally:
             ctx.close()

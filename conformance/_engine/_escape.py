@@ -9,6 +9,8 @@ written:
   screen), BEL, backspace, carriage return or bidirectional override reaches the terminal.
 - ``for_xml``: the JUnit report. No character that XML 1.0 forbids (NUL and most C0
   controls, lone surrogates, U+FFFE, U+FFFF), nor any of the above, reaches the file.
+- ``for_html``: the HTML report. The same characters as ``for_xml`` are shown, and ``<``,
+  ``>``, ``&`` and quotes become entities, so a ``<script>`` in a stream is text on the page.
 - ``for_json``: the JSON report. The same characters become ``\\uXXXX`` escapes, which JSON
   parsers read back to the original text, and the file stays valid UTF-8.
 
@@ -18,8 +20,9 @@ undecodable bytes, so a report still says what was sent. Newlines and tabs are k
 
 from __future__ import annotations
 
+import html
 import re
-from typing import Final
+from typing import Final, TextIO
 
 # C0 controls but tab and newline (CR included: it rewrites the line), DEL, the C1 controls
 # (0x9B is a one-byte CSI, 0x9D an OSC), the bidirectional controls, and lone surrogates (a
@@ -50,8 +53,28 @@ def for_xml(text: str) -> str:
     return _XML.sub(_shown, text)
 
 
+def for_html(text: str) -> str:
+    """``text`` as inert HTML text or attribute value: shown as sent, never parsed as markup."""
+    return html.escape(for_xml(text), quote=True)
+
+
 def for_json(document: str) -> str:
     """A JSON document (``json.dumps(..., ensure_ascii=False)``) whose strings keep no
     control, bidirectional or surrogate character raw: each becomes a ``\\uXXXX`` escape."""
     # Outside its strings, a JSON document is ASCII: every match is inside a string.
     return _TERMINAL.sub(_json_escape, document)
+
+
+class Terminal:
+    """A stream (stderr) escaped for a terminal: its lines quote what the target sent."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        """Write ``text`` with no control character left to act on the terminal."""
+        self.stream.write(for_terminal(text))
+
+    def flush(self) -> None:
+        """Flush the stream."""
+        self.stream.flush()

@@ -84,6 +84,45 @@ class Stop:
 
 
 @dataclass(frozen=True)
+class Timeline:
+    """When each part of one streamed answer arrived, in seconds from sending the request.
+
+    The HTML report draws it: events spread over the answer's time are streamed; events that
+    all arrive in one read at the end were buffered by the container or something before it.
+    """
+
+    check: str  # the check that sent the request (a cached answer serves later checks too)
+    url: str
+    status: int | None
+    headers_at: float | None
+    elapsed: float
+    reads: tuple[float, ...]  # each network read
+    events: tuple[float, ...]  # each dispatched SSE event (when its last byte came)
+    cut: str | None = None
+
+    @property
+    def buffered(self) -> bool:
+        """Several events, all in one network read: nothing reached the client before the end."""
+        return len(self.events) > 1 and len(set(self.events)) == 1
+
+
+@dataclass(frozen=True)
+class Flaky:
+    """A check whose verdict changed between the runs of ``--repeat``: outcome -> runs."""
+
+    id: str
+    outcomes: dict[str, int]
+
+    def describe(self) -> str:
+        """``2 passed, 1 failed``."""
+        return ", ".join(f"{n} {outcome}" for outcome, n in self.outcomes.items())
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"id", "outcomes"}``."""
+        return {"id": self.id, "outcomes": dict(self.outcomes)}
+
+
+@dataclass(frozen=True)
 class Report:
     """All results of one run, with counts, timing, limits and the exit code."""
 
@@ -99,6 +138,9 @@ class Report:
     stopped: Stop | None = None
     strict: bool = False  # --strict: a failed check of the spec layer fails the run too
     clients: tuple[ClientResult, ...] = ()  # the client matrix (never changes the exit code)
+    streams: tuple[Timeline, ...] = ()  # each streamed answer's arrival times (HTML report)
+    runs: int = 1  # --repeat: how many times the catalogue ran (each verdict is its worst)
+    flaky: tuple[Flaky, ...] = ()  # --repeat: the checks whose verdict changed between runs
 
     @property
     def summary(self) -> dict[str, int]:
@@ -145,5 +187,6 @@ class Report:
             "stopped": self.stopped.to_dict() if self.stopped else None,
             "results": [r.to_dict() for r in self.results],
             "clients": [c.to_dict() for c in self.clients],
+            "repeat": {"runs": self.runs, "flaky": [f.to_dict() for f in self.flaky]},
             "summary": self.summary,
         }

@@ -1,4 +1,4 @@
-"""Reporters: progress lines, and the final report as a text table, JSON or JUnit XML.
+"""Reporters: progress lines, and the final report as a text table, JSON, JUnit XML or HTML.
 
 Each writes through the escaping function of its kind (``_escape``): a report quotes what
 containers send.
@@ -16,7 +16,7 @@ from ._matrix import ClientResult, Readiness
 from ._registry import Check, Outcome, Severity
 from ._report import Report, Result
 
-FORMATS: Final = ("text", "json", "junit")
+FORMATS: Final = ("text", "json", "junit", "html")
 _REASON_WIDTH: Final = 72
 _LABELS: Final = {
     Outcome.PASSED: "passed",
@@ -109,6 +109,10 @@ def _write_text(report: Report, out: TextIO) -> None:
             out.write(_indent(evidence, "  ") + "\n")
     if report.clients:
         _write_matrix(report.clients, out)
+    if report.runs > 1:
+        out.write(f"\n{flaky_line(report)}\n")
+        for f in report.flaky:
+            out.write(f"  {f.id}: {f.describe()}\n")
     counts = report.summary
     summary = ", ".join(f"{counts[o.value]} {o.value}" for o in Outcome)
     out.write(f"\n{summary} in {report.duration:.1f} s ({report.requests} requests)\n")
@@ -117,7 +121,7 @@ def _write_text(report: Report, out: TextIO) -> None:
         out.write(f"not applicable in {report.mode} mode: {names}\n")
     if report.stopped is not None:
         out.write(f"stopped early: {report.stopped.message}\n")
-    out.write(_verdict(report) + "\n")
+    out.write(verdict(report) + "\n")
 
 
 def matrix_line(result: ClientResult) -> str:
@@ -134,7 +138,21 @@ def _write_matrix(clients: tuple[ClientResult, ...], out: TextIO) -> None:
         out.write(matrix_line(result) + "\n")
 
 
-def _verdict(report: Report) -> str:
+def flaky_line(report: Report) -> str:
+    """``--repeat``: how many verdicts changed over how many runs."""
+    if not report.flaky:
+        return f"no verdict changed over {report.runs} runs"
+    changed = count(len(report.flaky), "verdict")
+    return f"flaky: {changed} changed over {report.runs} runs (worst shown)"
+
+
+def count(n: int, noun: str) -> str:
+    """``1 event``, ``2 events``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def verdict(report: Report) -> str:
+    """The last line: the exit code and the checks behind it."""
     code = report.exit_code
     spec = [r.id for r in report.spec_failures]
     if code == 1:
@@ -144,10 +162,10 @@ def _verdict(report: Report) -> str:
             parts.append(f"spec checks failed (--strict): {', '.join(spec)}")
         return "exit 1: " + "; ".join(parts)
     if code == 0:
-        verdict = "exit 0: no MUST check failed"
+        line = "exit 0: no MUST check failed"
         if spec:  # only possible without --strict
-            verdict += f" (spec checks failed: {', '.join(spec)}; --strict fails the run on them)"
-        return verdict
+            line += f" (spec checks failed: {', '.join(spec)}; --strict fails the run on them)"
+        return line
     return f"exit {code}: the run stopped before every check ran"
 
 
@@ -177,6 +195,9 @@ def write_junit(report: Report, out: TextIO) -> None:
     ET.SubElement(props, "property", name="strict", value=str(report.strict).lower())
     if report.stopped is not None:
         ET.SubElement(props, "property", name="stopped", value=report.stopped.message)
+    if report.runs > 1:
+        ET.SubElement(props, "property", name="runs", value=str(report.runs))
+    flips = {f.id: f.describe() for f in report.flaky}
     for r in report.results:
         case = ET.SubElement(
             suite,
@@ -187,6 +208,8 @@ def write_junit(report: Report, out: TextIO) -> None:
         )
         case.set("severity", r.severity.value)
         case.set("layer", r.layer)
+        if r.id in flips:
+            case.set("flaky", flips[r.id])
         if r.outcome is Outcome.FAILED:
             node = ET.SubElement(case, "failure", message=r.message, type=r.level)
             node.text = how_to_fix(r) + "\n" + format_evidence(r.evidence)
@@ -242,8 +265,16 @@ def _junit_matrix(suites: ET.Element, report: Report) -> None:
             ET.SubElement(case, "system-out").text = steps
 
 
+def write_html(report: Report, out: TextIO) -> None:
+    """One self-contained HTML page, with a timeline of each streamed answer (``_html``)."""
+    from ._html import write_page  # on use: the page builds on this module's text helpers
+
+    write_page(report, out)
+
+
 REPORTERS: Final[dict[str, Reporter]] = {
     "text": write_text,
     "json": write_json,
     "junit": write_junit,
+    "html": write_html,
 }

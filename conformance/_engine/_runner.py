@@ -11,12 +11,12 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
-from .._wire._exchange import trim_text
+from .._wire._exchange import Exchange, trim_text
 from .._wire._limits import Limits, RunStopped
 from .._wire._target import Target
 from ._context import CheckContext
 from ._registry import Check, CheckFailure, CheckSkipped, Outcome
-from ._report import STOPPED_ANSWERING, Report, Result, Stop
+from ._report import STOPPED_ANSWERING, Report, Result, Stop, Timeline
 
 __all__ = [
     "Report",
@@ -61,6 +61,20 @@ def run_check(check: Check, ctx: CheckContext) -> Result:
         outcome, message = Outcome.ERRORED, trim_text(f"{type(exc).__name__}: {exc}", 500)
     duration = time.perf_counter() - start
     return _result(check, outcome, message, evidence, duration)
+
+
+def timeline(ex: Exchange, check_id: str) -> Timeline:
+    """The arrival times of a streamed exchange, for the report's picture of it."""
+    return Timeline(
+        check=check_id,
+        url=ex.url,
+        status=ex.status,
+        headers_at=ex.headers_at,
+        elapsed=ex.elapsed,
+        reads=tuple(t for t, _ in ex.chunks),
+        events=tuple(ex.event_arrivals()) if ex.chunks else (),
+        cut=ex.cut,
+    )
 
 
 def _result(
@@ -149,6 +163,7 @@ class Run:
         self.ctx = ctx
         self.results: list[Result] = []
         self.stop: Stop | None = None
+        self.streams: list[Timeline] = []
         self._verdicts: dict[str, Result] = {}
         self._last: str | None = None  # the last check that ran to its end
         self._start = time.perf_counter()
@@ -173,6 +188,8 @@ class Run:
                 if self.stop is not None and self.stop.kind == STOPPED_ANSWERING:
                     result = _died_during(chk, result)
             self._last = chk.id
+            fresh = ctx.exchanges[sent_before:]
+            self.streams += [timeline(ex, chk.id) for ex in fresh if ex.stream]
         else:
             result = _not_run(chk, self.stop)
         self.results.append(result)
@@ -196,6 +213,7 @@ class Run:
             budget=self.ctx.limits.budget,
             request_timeout=self.ctx.limits.request_timeout,
             stopped=self.stop,
+            streams=tuple(self.streams),
         )
 
 

@@ -56,7 +56,7 @@ def test_json_has_exactly_the_documented_shape() -> None:
     data = json.loads(render(write_json))
     assert set(data) == {
         "kit_version", "target", "mode", "started_at", "duration", "budget", "request_timeout",
-        "requests", "strict", "exit_code", "stopped", "results", "summary", "clients",
+        "requests", "strict", "exit_code", "stopped", "results", "clients", "repeat", "summary",
     }  # fmt: skip
     assert data["clients"] == []  # no client ran: the key is there, empty
     assert data["kit_version"] == conformance.__version__
@@ -65,6 +65,7 @@ def test_json_has_exactly_the_documented_shape() -> None:
     assert (data["budget"], data["request_timeout"], data["requests"]) == (180.0, 20.0, 12)
     assert (data["exit_code"], data["stopped"]) == (1, None)
     assert data["summary"] == {"passed": 2, "failed": 1, "errored": 1, "skipped": 1}
+    assert (data["clients"], data["repeat"]) == ([], {"runs": 1, "flaky": []})
     base = {"id", "severity", "layer", "outcome", "message", "evidence", "duration", "docs"}
     for item in data["results"]:
         bad = item["outcome"] in ("failed", "errored")

@@ -1,0 +1,188 @@
+"""A TCP relay that puts a server a long way off: latency and jitter added to each direction.
+
+Kernel netem is not available here, so distance is made in user space: every byte read on one
+side is written to the other ``one_way_s`` (plus up to ``jitter_s``) later, in order, in each
+direction, so a round trip through the relay takes at least ``2 * one_way_s``. It relays bytes
+as they are (TLS passes through untouched) and counts the connections it accepts, which is
+how the benchmarks and tests see a new TCP (and TLS) handshake.
+
+In a thread (tests): ``with relay_in_thread(port) as relay: relay.url("https", "localhost")``.
+As a process (benchmarks, so the relay's CPU is not the client's):
+``python -m bench._relay --to 127.0.0.1:PORT --one-way-ms 20 --jitter-ms 2`` prints
+``listening on PORT``, then answers each ``count`` line on stdin with the number accepted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import random
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Final
+
+CHUNK: Final = 65536
+STARTUP_S: Final = 10.0
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One chunk through the relay: which way, when it was read and when it was written."""
+
+    direction: str  # "up" (client to server) or "down"
+    read_at: float
+    written_at: float
+    size: int
+
+
+@dataclass
+class Relay:
+    """Accepts on 127.0.0.1 and relays each connection to ``target``, late by design."""
+
+    target: tuple[str, int]
+    one_way_s: float = 0.020
+    jitter_s: float = 0.0
+    record: bool = False  # keep a Hop per chunk (tests)
+    seed: int = 0
+    accepted: int = 0
+    hops: list[Hop] = field(default_factory=list)
+    port: int = 0
+    _random: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
+
+    def url(self, scheme: str = "https", host: str = "localhost") -> str:
+        return f"{scheme}://{host}:{self.port}"
+
+    async def start(self) -> asyncio.Server:
+        server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.port = server.sockets[0].getsockname()[1]
+        return server
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            await _quiet_close(writer)
+            return
+        try:
+            await asyncio.gather(
+                self._pump("up", reader, up_writer), self._pump("down", up_reader, writer)
+            )
+        finally:
+            await asyncio.gather(_quiet_close(up_writer), _quiet_close(writer))
+
+    async def _pump(
+        self, direction: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        """Read as fast as bytes come; write each chunk when its delay is up, in order.
+
+        End of file is passed on (late, like the bytes before it) as a half close; a reset
+        closes both sides, which ends the other direction too.
+        """
+        queue: asyncio.Queue[tuple[float, float, bytes]] = asyncio.Queue()
+
+        async def read() -> None:
+            due = 0.0
+            while True:
+                try:
+                    data = await reader.read(CHUNK)
+                except OSError:
+                    data = b""
+                now = time.monotonic()
+                # Jitter never reorders: TCP would not deliver bytes out of order either.
+                due = max(due, now + self.one_way_s + self._random.uniform(0, self.jitter_s))
+                queue.put_nowait((now, due, data))
+                if not data:
+                    return
+
+        reading = asyncio.create_task(read())
+        try:
+            while True:
+                read_at, due, data = await queue.get()
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+                if not data:
+                    if writer.can_write_eof():
+                        writer.write_eof()
+                    return
+                writer.write(data)
+                if self.record:
+                    self.hops.append(Hop(direction, read_at, time.monotonic(), len(data)))
+                await writer.drain()
+        except OSError:
+            writer.transport.abort()
+        finally:
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError, OSError):
+                await reading
+
+
+async def _quiet_close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+
+
+@contextlib.contextmanager
+def relay_in_thread(
+    target_port: int,
+    *,
+    one_way_s: float = 0.020,
+    jitter_s: float = 0.0,
+    record: bool = False,
+    target_host: str = "127.0.0.1",
+) -> Iterator[Relay]:
+    """A :class:`Relay` on its own loop in a daemon thread; stopped when the block exits."""
+    relay = Relay((target_host, target_port), one_way_s, jitter_s, record)
+    ready = threading.Event()
+    loop = asyncio.new_event_loop()
+    stopped = asyncio.Event()
+
+    async def serve() -> None:
+        server = await relay.start()
+        ready.set()
+        async with server:
+            await stopped.wait()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    if not ready.wait(STARTUP_S):
+        raise RuntimeError("the relay did not start")
+    try:
+        yield relay
+    finally:
+        loop.call_soon_threadsafe(stopped.set)
+        thread.join(STARTUP_S)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench._relay")
+    parser.add_argument("--to", required=True, help="HOST:PORT to relay to")
+    parser.add_argument("--one-way-ms", type=float, default=20.0)
+    parser.add_argument("--jitter-ms", type=float, default=0.0)
+    args = parser.parse_args()
+    host, _, port = args.to.rpartition(":")
+    relay = Relay((host, int(port)), args.one_way_ms / 1e3, args.jitter_ms / 1e3)
+
+    async def serve() -> None:
+        server = await relay.start()
+        print(f"listening on {relay.port}", flush=True)
+        loop = asyncio.get_running_loop()
+        async with server:
+            # stdin: one ``count`` per line; EOF (the parent went away) stops the relay.
+            while line := await loop.run_in_executor(None, sys.stdin.readline):
+                if line.strip() == "count":
+                    print(f"accepted {relay.accepted}", flush=True)
+
+    asyncio.run(serve())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -52,6 +52,7 @@ class Relay:
     hops: list[Hop] = field(default_factory=list)
     port: int = 0
     _random: random.Random = field(init=False, repr=False)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
@@ -64,8 +65,19 @@ class Relay:
         self.port = server.sockets[0].getsockname()[1]
         return server
 
+    async def drop_connections(self) -> None:
+        """Cut every relayed connection (a server's close leaves them open before 3.13)."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.accepted += 1
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
@@ -75,6 +87,8 @@ class Relay:
             await asyncio.gather(
                 self._pump("up", reader, up_writer), self._pump("down", up_reader, writer)
             )
+        except asyncio.CancelledError:
+            pass  # drop_connections(): asyncio's stream callback would report it as an error
         finally:
             await asyncio.gather(_quiet_close(up_writer), _quiet_close(writer))
 
@@ -149,8 +163,15 @@ def relay_in_thread(
         ready.set()
         async with server:
             await stopped.wait()
+            await relay.drop_connections()
 
-    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    def run() -> None:
+        try:
+            loop.run_until_complete(serve())
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=run, name="relay", daemon=True)
     thread.start()
     if not ready.wait(STARTUP_S):
         raise RuntimeError("the relay did not start")
@@ -179,6 +200,7 @@ def main() -> int:
             while line := await loop.run_in_executor(None, sys.stdin.readline):
                 if line.strip() == "count":
                     print(f"accepted {relay.accepted}", flush=True)
+            await relay.drop_connections()
 
     asyncio.run(serve())
     return 0

@@ -1,0 +1,229 @@
+"""wan: streams to a route 40 ms of round trip away over TLS, plugin beside ``openai/``.
+
+The server (emulator + reference, HTTPS with a CA made at run time) sits behind a relay that
+delays each direction by 20 ms plus up to 2 ms of jitter (``bench/_relay.py``; kernel netem is
+not available), in a process of its own. Both paths trust the CA through ``SSL_CERT_FILE``,
+as users point Python clients at a private CA. A phase is one fresh event loop: a cold burst
+(no pooled connection; the process is warm) then ``WARM_BURSTS`` warm ones, each of ``N``
+concurrent ``acompletion(stream=True)`` calls, for N = 1 and 50. Per burst: the median time
+to first chunk of its streams, its wall time, and the connections the relay accepted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Final
+
+from bench._core import Options, Result
+from bench._servers import (
+    OPENAI_MODEL,
+    PLUGIN_MODEL,
+    ROOT,
+    Server,
+    litellm_ready,
+    run_child,
+    server_process,
+    stop,
+)
+
+ONE_WAY_MS: Final = 20.0
+JITTER_MS: Final = 2.0
+STREAMS: Final = (1, 50)
+WARM_BURSTS: Final = 3
+TOKENS: Final = 4
+WARM_TTFC_MARGIN_MS: Final = 1.0
+PATHS: Final = ("plugin", "openai")
+
+
+class RelayProcess:
+    """``python -m bench._relay`` in front of ``target``; asks it how many it accepted."""
+
+    def __init__(self, target: str) -> None:
+        cmd = [sys.executable, "-m", "bench._relay", "--to", target]
+        cmd += ["--one-way-ms", str(ONE_WAY_MS), "--jitter-ms", str(JITTER_MS)]
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line.startswith("listening on "):
+            stop(self.proc)
+            raise RuntimeError(f"the relay did not start: {line!r}")
+        self.port = int(line.split()[-1])
+
+    def accepted(self) -> int:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write("count\n")
+        self.proc.stdin.flush()
+        return int(self.proc.stdout.readline().split()[-1])
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()  # EOF stops it
+        try:
+            self.proc.wait(5)
+        finally:
+            stop(self.proc)
+
+
+async def _burst(path: str, server: Server, streams: int, relay: RelayProcess) -> dict[str, float]:
+    """``streams`` concurrent streams: median time to first chunk, wall time, connections."""
+    litellm = litellm_ready()
+    if path == "plugin":
+        model, kwargs = PLUGIN_MODEL, server.plugin_kwargs()
+    else:
+        model, kwargs = OPENAI_MODEL, server.openai_kwargs()
+    messages = [{"role": "user", "content": " ".join(["w"] * (TOKENS + 10))}]
+
+    async def one() -> float:
+        start = time.perf_counter()
+        stream = await litellm.acompletion(
+            model=model, messages=messages, stream=True, max_tokens=TOKENS, **kwargs
+        )
+        first = 0.0
+        async for _ in stream:
+            first = first or time.perf_counter() - start
+        return first
+
+    before = await asyncio.to_thread(relay.accepted)
+    start = time.perf_counter()
+    firsts = await asyncio.wait_for(asyncio.gather(*(one() for _ in range(streams))), 120)
+    wall = time.perf_counter() - start
+    opened = await asyncio.to_thread(relay.accepted) - before
+    return {"ttfc_ms": statistics.median(firsts) * 1e3, "total_ms": wall * 1e3, "opened": opened}
+
+
+async def phase(path: str, server: Server, streams: int, relay: RelayProcess) -> dict[str, Any]:
+    """On a fresh loop (fresh pools on both paths): one cold burst, then the warm ones."""
+    cold = await _burst(path, server, streams, relay)
+    warm = [await _burst(path, server, streams, relay) for _ in range(WARM_BURSTS)]
+    return {
+        "cold": cold,
+        "warm": {
+            "ttfc_ms": statistics.median(b["ttfc_ms"] for b in warm),
+            "total_ms": statistics.median(b["total_ms"] for b in warm),
+            "opened": sum(b["opened"] for b in warm) / WARM_BURSTS,
+        },
+    }
+
+
+def measure(server: Server, relay: RelayProcess, rounds: int) -> dict[str, Any]:
+    """Per N and path: a list of phases, one per round; paths alternate first."""
+    for path in PATHS:  # imports and first-call setup, off the record
+        asyncio.run(phase(path, server, 1, relay))
+    out: dict[str, Any] = {}
+    for streams in STREAMS:
+        for number in range(rounds):
+            for path in PATHS if number % 2 == 0 else PATHS[::-1]:
+                row = asyncio.run(phase(path, server, streams, relay))
+                out.setdefault(str(streams), {}).setdefault(path, []).append(row)
+    return out
+
+
+def main() -> None:
+    """The child process: trusts the CA as users do, starts the relay, prints one JSON line."""
+    parser = argparse.ArgumentParser(prog="python -m bench.wan")
+    parser.add_argument("--target", required=True, help="HOST:PORT of the HTTPS server")
+    parser.add_argument("--ca", required=True)
+    parser.add_argument("--credentials-file", required=True)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    os.environ["SSL_CERT_FILE"] = args.ca  # read by httpx (plugin) and LiteLLM (openai/)
+    from conformance._emulator import load_credentials_file
+
+    litellm_ready()
+    relay = RelayProcess(args.target)
+    try:
+        server = Server(
+            f"https://localhost:{relay.port}", load_credentials_file(args.credentials_file)[0], ""
+        )
+        out = measure(server, relay, args.rounds)
+    finally:
+        relay.close()
+    print(json.dumps(out), flush=True)
+    os._exit(0)
+
+
+def run(opts: Options) -> Result:
+    result = Result(
+        id="wan",
+        what=f"streams over TLS to a route {2 * ONE_WAY_MS:.0f} ms of round trip away (relay "
+        f"with 0-{JITTER_MS:.0f} ms jitter each way), cold and warm, 1 and 50 concurrent",
+        target=f"warm time to first chunk within {WARM_TTFC_MARGIN_MS:.0f} ms of openai/'s; "
+        "no new connection once warm; cold: no extra round trip over openai/",
+        met=None,
+    )
+    with tempfile.TemporaryDirectory(prefix="smo-wan-") as tmp:
+        from bench._tls import make_certificates
+
+        certs = make_certificates(tmp)
+        with server_process(tls=(certs.cert, certs.key)) as server:
+            target = server.base.split("//", 1)[1]
+            args = ["--target", target, "--ca", certs.ca]
+            args += ["--credentials-file", server.credentials_file, "--rounds", str(opts.rounds)]
+            raw = run_child("bench.wan", args, 900)
+    if "error" in raw:
+        raise RuntimeError(raw["error"])
+    return _result(result, raw)
+
+
+def _result(result: Result, raw: dict[str, Any]) -> Result:
+    met = True
+    parts = []
+    rtt = 2 * ONE_WAY_MS
+    for streams, paths in raw.items():
+        for path, phases in paths.items():
+            for temp in ("cold", "warm"):
+                for key, unit in (("ttfc_ms", "ms"), ("total_ms", "ms"), ("opened", "conns")):
+                    values = [p[temp][key] for p in phases]
+                    result.figure(f"n{streams}_{temp}_{path}_{key}", values, unit)
+        for temp in ("cold", "warm"):
+            diffs = [
+                p[temp]["ttfc_ms"] - o[temp]["ttfc_ms"]
+                for p, o in zip(paths["plugin"], paths["openai"], strict=True)
+            ]
+            result.figure(f"n{streams}_{temp}_ttfc_plugin_minus_openai_ms", diffs, "ms")
+        fig = result.figures
+        warm_diff = fig[f"n{streams}_warm_ttfc_plugin_minus_openai_ms"]["median"]
+        cold_diff = fig[f"n{streams}_cold_ttfc_plugin_minus_openai_ms"]["median"]
+        warm_opened = fig[f"n{streams}_warm_plugin_opened"]["max"]
+        met &= warm_diff <= WARM_TTFC_MARGIN_MS and cold_diff < rtt / 2 and warm_opened == 0
+        parts.append(
+            f"N={streams}: warm TTFC {fig[f'n{streams}_warm_plugin_ttfc_ms']['median']:.1f} vs "
+            f"{fig[f'n{streams}_warm_openai_ttfc_ms']['median']:.1f} ms ({warm_diff:+.1f}), cold "
+            f"{fig[f'n{streams}_cold_plugin_ttfc_ms']['median']:.0f} vs "
+            f"{fig[f'n{streams}_cold_openai_ttfc_ms']['median']:.0f} ms ({cold_diff:+.0f}); "
+            f"conns opened cold {fig[f'n{streams}_cold_plugin_opened']['median']:.0f} vs "
+            f"{fig[f'n{streams}_cold_openai_opened']['median']:.0f}, per warm burst "
+            f"{fig[f'n{streams}_warm_plugin_opened']['median']:.0f} vs "
+            f"{fig[f'n{streams}_warm_openai_opened']['median']:.0f}"
+        )
+    result.met = met
+    result.summary = "; ".join(parts)
+    result.notes = (
+        f"Server: emulator + reference over HTTPS (bench/_tls.py makes a CA and a localhost "
+        f"certificate at run time; uvicorn's ssl_certfile/ssl_keyfile) in a subprocess. Relay: "
+        f"bench/_relay.py in a process of its own, {ONE_WAY_MS:.0f} ms + U(0, {JITTER_MS:.0f}) "
+        f"ms each way, counting the TCP connections it accepts. Client: a child process with "
+        f"SSL_CERT_FILE set to the CA (both paths honour it: httpx for the plugin, "
+        f"LiteLLM's get_ssl_verify for openai/), calling https://localhost:<relay>. A phase is "
+        f"one asyncio.run: a cold burst (new loop, so new pools on both paths; imports done) "
+        f"then {WARM_BURSTS} warm bursts; N concurrent acompletion(stream=True, "
+        f"max_tokens={TOKENS}) read to the end. TTFC: call to first chunk, median over the "
+        f"burst's streams; warm: median of the warm bursts; opened: connections per burst. "
+        f"Paths alternate first per round. The 'opened' goal is 0 per warm burst; the plugin "
+        f"keeps at most 32 idle connections (litellm_sagemaker_openai/_clients.py LIMITS)."
+    )
+    return result
+
+
+if __name__ == "__main__":
+    main()

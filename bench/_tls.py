@@ -11,11 +11,18 @@ import datetime
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+SIGNS_CERTIFICATES: Final = x509.KeyUsage(
+    digital_signature=True, content_commitment=False, key_encipherment=False,
+    data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+    encipher_only=False, decipher_only=False,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -27,7 +34,9 @@ class Certificates:
     key: str
 
 
-def make_certificates(directory: str | Path, hosts: tuple[str, ...] = ("localhost",)) -> Certificates:
+def make_certificates(
+    directory: str | Path, hosts: tuple[str, ...] = ("localhost",)
+) -> Certificates:
     """Write ``ca.pem``, ``server.pem`` and ``server.key`` into ``directory``.
 
     The server certificate names ``hosts`` and 127.0.0.1, and is valid for a day.
@@ -35,7 +44,9 @@ def make_certificates(directory: str | Path, hosts: tuple[str, ...] = ("localhos
     folder = Path(directory)
     now = datetime.datetime.now(datetime.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "litellm-sagemaker-openai bench CA")])
+    ca_name = x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, "litellm-sagemaker-openai bench CA")]
+    )
     ca = (
         x509.CertificateBuilder()
         .subject_name(ca_name)
@@ -45,14 +56,7 @@ def make_certificates(directory: str | Path, hosts: tuple[str, ...] = ("localhos
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )  # fmt: skip
+        .add_extension(SIGNS_CERTIFICATES, critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
         .sign(ca_key, hashes.SHA256())
     )
@@ -75,7 +79,9 @@ def make_certificates(directory: str | Path, hosts: tuple[str, ...] = ("localhos
         )
         .sign(ca_key, hashes.SHA256())
     )
-    out = Certificates(str(folder / "ca.pem"), str(folder / "server.pem"), str(folder / "server.key"))
+    out = Certificates(
+        str(folder / "ca.pem"), str(folder / "server.pem"), str(folder / "server.key")
+    )
     Path(out.ca).write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     Path(out.cert).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     Path(out.key).write_bytes(

@@ -1,0 +1,125 @@
+"""The latency relay of ``bench/_relay.py`` (the ``wan`` benchmark's distance), and the plugin through it.
+
+No timing is asserted beyond lower bounds: the relay must hold bytes back at least as long as
+it is told, in each direction, however slow the machine; and once warm the plugin must reuse
+its TLS connection through it, which the relay sees as the number of connections it accepted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import socketserver
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench._relay import relay_in_thread
+from bench._servers import PLUGIN_MODEL, Server, litellm_ready, server_process
+from bench._tls import make_certificates
+
+ONE_WAY_S = 0.05
+
+
+class _Echo(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        while data := self.request.recv(65536):
+            self.request.sendall(data)
+
+
+@pytest.fixture
+def echo_port() -> Iterator[int]:
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Echo) as server:
+        server.daemon_threads = True
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield server.server_address[1]
+        finally:
+            server.shutdown()
+
+
+def _exchange(port: int, payloads: list[bytes]) -> tuple[bytes, float]:
+    """Send each payload, read back as many bytes; what came back and how long it took."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        expected = sum(len(p) for p in payloads)
+        start = time.monotonic()
+        for payload in payloads:
+            conn.sendall(payload)
+        received = b""
+        while len(received) < expected:
+            data = conn.recv(65536)
+            assert data, "the relay closed the connection early"
+            received += data
+        return received, time.monotonic() - start
+
+
+def test_each_direction_is_delayed_at_least_one_way(echo_port: int) -> None:
+    with relay_in_thread(echo_port, one_way_s=ONE_WAY_S, jitter_s=0.01, record=True) as relay:
+        received, elapsed = _exchange(relay.port, [b"ping"])
+    assert received == b"ping"
+    assert elapsed >= 2 * ONE_WAY_S  # a round trip through the relay: both ways delayed
+    assert {hop.direction for hop in relay.hops} == {"up", "down"}
+    for hop in relay.hops:
+        assert hop.written_at - hop.read_at >= ONE_WAY_S, hop
+    assert relay.accepted == 1
+
+
+def test_jitter_never_reorders_bytes(echo_port: int) -> None:
+    payloads = [f"{n:04d},".encode() for n in range(200)]
+    with relay_in_thread(echo_port, one_way_s=0.001, jitter_s=0.02) as relay:
+        received, _ = _exchange(relay.port, payloads)
+    assert received == b"".join(payloads)
+
+
+def test_a_closed_connection_is_passed_on(echo_port: int) -> None:
+    with (
+        relay_in_thread(echo_port, one_way_s=0.001) as relay,
+        socket.create_connection(("127.0.0.1", relay.port), timeout=10) as conn,
+    ):
+        conn.sendall(b"bye")
+        conn.shutdown(socket.SHUT_WR)
+        data = b""
+        while chunk := conn.recv(100):  # ends: the echo server's close came back through
+            data += chunk
+    assert data == b"bye"
+
+
+def test_plugin_reuses_its_tls_connection_through_the_relay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Warm streams and calls through a 40 ms relay over TLS open no new connection.
+
+    The CA is passed as users pass one to Python clients (SSL_CERT_FILE); each new loop has
+    pools of its own, so a second ``asyncio.run`` opens one more connection, no more.
+    """
+    certs = make_certificates(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", certs.ca)
+    litellm = litellm_ready()
+    with server_process(tls=(certs.cert, certs.key)) as server:
+        port = int(server.base.rsplit(":", 1)[1])
+        with relay_in_thread(port, one_way_s=0.02) as relay:
+            kwargs = Server(relay.url("https", "localhost"), server.creds, "").plugin_kwargs()
+            messages = [{"role": "user", "content": "one two three four five"}]
+
+            async def calls(streams: int) -> list[str]:
+                out = []
+                for _ in range(streams):
+                    stream = await litellm.acompletion(
+                        model=PLUGIN_MODEL, messages=messages, stream=True, max_tokens=3, **kwargs
+                    )
+                    out.append("".join([c.choices[0].delta.content or "" async for c in stream]))
+                answer = await litellm.acompletion(
+                    model=PLUGIN_MODEL, messages=messages, max_tokens=3, **kwargs
+                )
+                out.append(answer.choices[0].message.content)
+                return out
+
+            first = asyncio.run(calls(4))
+            assert relay.accepted == 1, "a warm call opened a new TLS connection"
+            second = asyncio.run(calls(2))
+            assert relay.accepted == 2
+    assert all(text.strip() for text in first + second)

@@ -33,6 +33,7 @@ STARTUP_S: Final = 10.0
 class Hop:
     """One chunk through the relay: which way, when it was read and when it was written."""
 
+    connection: int  # 1 for the first connection accepted, and so on
     direction: str  # "up" (client to server) or "down"
     read_at: float
     written_at: float
@@ -74,6 +75,7 @@ class Relay:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.accepted += 1
+        number = self.accepted
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
@@ -85,7 +87,8 @@ class Relay:
             return
         try:
             await asyncio.gather(
-                self._pump("up", reader, up_writer), self._pump("down", up_reader, writer)
+                self._pump(number, "up", reader, up_writer),
+                self._pump(number, "down", up_reader, writer),
             )
         except asyncio.CancelledError:
             pass  # drop_connections(): asyncio's stream callback would report it as an error
@@ -93,7 +96,11 @@ class Relay:
             await asyncio.gather(_quiet_close(up_writer), _quiet_close(writer))
 
     async def _pump(
-        self, direction: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self,
+        connection: int,
+        direction: str,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
     ) -> None:
         """Read as fast as bytes come; write each chunk when its delay is up, in order.
 
@@ -127,7 +134,8 @@ class Relay:
                     return
                 writer.write(data)
                 if self.record:
-                    self.hops.append(Hop(direction, read_at, time.monotonic(), len(data)))
+                    hop = Hop(connection, direction, read_at, time.monotonic(), len(data))
+                    self.hops.append(hop)
                 await writer.drain()
         except OSError:
             writer.transport.abort()
@@ -135,6 +143,28 @@ class Relay:
             reading.cancel()
             with contextlib.suppress(asyncio.CancelledError, OSError):
                 await reading
+
+
+def client_turns(hops: list[Hop], connection: int) -> int:
+    """How many times the client spoke after hearing from the server, first words included.
+
+    Each turn is a round trip the client waited for: a cold TLS 1.3 request takes two (the
+    handshake, then the request), a warm one one. Bytes the client sends before the server's
+    last bytes reached it belong to the turn under way, so the count does not depend on how
+    writes are split into reads.
+    """
+    events = [
+        (h.read_at if h.direction == "up" else h.written_at, h.direction)
+        for h in hops
+        if h.connection == connection
+    ]
+    turns, heard = 0, True
+    for _, direction in sorted(events):
+        if direction == "down":
+            heard = True
+        elif heard:
+            turns, heard = turns + 1, False
+    return turns
 
 
 async def _quiet_close(writer: asyncio.StreamWriter) -> None:

@@ -13,15 +13,16 @@ import socketserver
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bench._relay import relay_in_thread
-from bench._servers import PLUGIN_MODEL, Server, litellm_ready, server_process
+from bench._relay import client_turns, relay_in_thread
+from bench._servers import OPENAI_MODEL, PLUGIN_MODEL, Server, litellm_ready, server_process
 from bench._tls import make_certificates
 
 ONE_WAY_S = 0.05
+MESSAGES = [{"role": "user", "content": "one two three four five"}]
 
 
 class _Echo(socketserver.BaseRequestHandler):
@@ -88,38 +89,74 @@ def test_a_closed_connection_is_passed_on(echo_port: int) -> None:
     assert data == b"bye"
 
 
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
+    """The bench's emulator + reference over HTTPS, and the path of the CA it chains to."""
+    certs = make_certificates(tmp_path_factory.mktemp("tls"))
+    with server_process(tls=(certs.cert, certs.key)) as server:
+        yield server, certs.ca
+
+
+def _relayed(server: Server, port: int) -> Server:
+    return Server(f"https://localhost:{port}", server.creds, "")
+
+
+async def _stream(model: str, kwargs: dict[str, Any], n: int = 1) -> list[str]:
+    litellm = litellm_ready()
+    out = []
+    for _ in range(n):
+        stream = await litellm.acompletion(
+            model=model, messages=MESSAGES, stream=True, max_tokens=3, **kwargs
+        )
+        out.append("".join([c.choices[0].delta.content or "" async for c in stream]))
+    return out
+
+
 def test_plugin_reuses_its_tls_connection_through_the_relay(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tls_server: tuple[Server, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Warm streams and calls through a 40 ms relay over TLS open no new connection.
 
     The CA is passed as users pass one to Python clients (SSL_CERT_FILE); each new loop has
     pools of its own, so a second ``asyncio.run`` opens one more connection, no more.
     """
-    certs = make_certificates(tmp_path)
-    monkeypatch.setenv("SSL_CERT_FILE", certs.ca)
+    server, ca = tls_server
+    monkeypatch.setenv("SSL_CERT_FILE", ca)
     litellm = litellm_ready()
-    with server_process(tls=(certs.cert, certs.key)) as server:
-        port = int(server.base.rsplit(":", 1)[1])
-        with relay_in_thread(port, one_way_s=0.02) as relay:
-            kwargs = Server(relay.url("https", "localhost"), server.creds, "").plugin_kwargs()
-            messages = [{"role": "user", "content": "one two three four five"}]
+    port = int(server.base.rsplit(":", 1)[1])
+    with relay_in_thread(port, one_way_s=0.02) as relay:
+        kwargs = _relayed(server, relay.port).plugin_kwargs()
 
-            async def calls(streams: int) -> list[str]:
-                out = []
-                for _ in range(streams):
-                    stream = await litellm.acompletion(
-                        model=PLUGIN_MODEL, messages=messages, stream=True, max_tokens=3, **kwargs
-                    )
-                    out.append("".join([c.choices[0].delta.content or "" async for c in stream]))
-                answer = await litellm.acompletion(
-                    model=PLUGIN_MODEL, messages=messages, max_tokens=3, **kwargs
-                )
-                out.append(answer.choices[0].message.content)
-                return out
+        async def calls(streams: int) -> list[str]:
+            out = await _stream(PLUGIN_MODEL, kwargs, streams)
+            answer = await litellm.acompletion(
+                model=PLUGIN_MODEL, messages=MESSAGES, max_tokens=3, **kwargs
+            )
+            return [*out, answer.choices[0].message.content]
 
-            first = asyncio.run(calls(4))
-            assert relay.accepted == 1, "a warm call opened a new TLS connection"
-            second = asyncio.run(calls(2))
-            assert relay.accepted == 2
+        first = asyncio.run(calls(4))
+        assert relay.accepted == 1, "a warm call opened a new TLS connection"
+        second = asyncio.run(calls(2))
+        assert relay.accepted == 2
     assert all(text.strip() for text in first + second)
+
+
+def test_a_cold_stream_waits_no_more_round_trips_than_openai(
+    tls_server: tuple[Server, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counted from the relay's record, not timed: the token is minted locally, so a cold
+    stream is the TLS handshake and the request (two turns), as for LiteLLM's ``openai/``; a
+    warm one is one turn."""
+    server, ca = tls_server
+    monkeypatch.setenv("SSL_CERT_FILE", ca)
+    port = int(server.base.rsplit(":", 1)[1])
+    # 100 ms each way: the client would have to stall that long to split a turn in two.
+    with relay_in_thread(port, one_way_s=0.1, record=True) as relay:
+        relayed = _relayed(server, relay.port)
+        asyncio.run(_stream(OPENAI_MODEL, relayed.openai_kwargs()))
+        openai_turns = client_turns(relay.hops, relay.accepted)
+        asyncio.run(_stream(PLUGIN_MODEL, relayed.plugin_kwargs(), 2))
+        plugin_turns = client_turns(relay.hops, relay.accepted)
+    assert relay.accepted == 2
+    assert openai_turns == 2, "TLS 1.3 handshake, then the request"
+    assert plugin_turns == openai_turns + 1, "cold: as many turns as openai/; warm: one more"

@@ -9,7 +9,9 @@ how the benchmarks and tests see a new TCP (and TLS) handshake.
 In a thread (tests): ``with relay_in_thread(port) as relay: relay.url("https", "localhost")``.
 As a process (benchmarks, so the relay's CPU is not the client's):
 ``python -m bench._relay --to 127.0.0.1:PORT --one-way-ms 20 --jitter-ms 2`` prints
-``listening on PORT``, then answers each ``count`` line on stdin with the number accepted.
+``listening on PORT``, then answers each ``count`` line on stdin with the number accepted, and
+(with ``--record``) each ``turns A B`` line with the mean :func:`client_turns` of connections
+``A + 1`` to ``B``.
 """
 
 from __future__ import annotations
@@ -217,19 +219,25 @@ def main() -> int:
     parser.add_argument("--to", required=True, help="HOST:PORT to relay to")
     parser.add_argument("--one-way-ms", type=float, default=20.0)
     parser.add_argument("--jitter-ms", type=float, default=0.0)
+    parser.add_argument("--record", action="store_true", help="answer 'turns A B' lines")
     args = parser.parse_args()
     host, _, port = args.to.rpartition(":")
-    relay = Relay((host, int(port)), args.one_way_ms / 1e3, args.jitter_ms / 1e3)
+    relay = Relay((host, int(port)), args.one_way_ms / 1e3, args.jitter_ms / 1e3, args.record)
 
     async def serve() -> None:
         server = await relay.start()
         print(f"listening on {relay.port}", flush=True)
         loop = asyncio.get_running_loop()
         async with server:
-            # stdin: one ``count`` per line; EOF (the parent went away) stops the relay.
+            # stdin: one command per line; EOF (the parent went away) stops the relay.
             while line := await loop.run_in_executor(None, sys.stdin.readline):
-                if line.strip() == "count":
+                command, *numbers = line.split()
+                if command == "count":
                     print(f"accepted {relay.accepted}", flush=True)
+                elif command == "turns":
+                    first, last = (int(n) for n in numbers)
+                    turns = [client_turns(relay.hops, c) for c in range(first + 1, last + 1)]
+                    print(f"turns {sum(turns) / max(1, len(turns))}", flush=True)
             await relay.drop_connections()
 
     asyncio.run(serve())

@@ -3,10 +3,11 @@
 The server (emulator + reference, HTTPS with a CA made at run time) sits behind a relay that
 delays each direction by 20 ms plus up to 2 ms of jitter (``bench/_relay.py``; kernel netem is
 not available), in a process of its own. Both paths trust the CA through ``SSL_CERT_FILE``,
-as users point Python clients at a private CA. A phase is one fresh event loop: a cold burst
-(no pooled connection; the process is warm) then ``WARM_BURSTS[N]`` warm ones, each of ``N``
-concurrent ``acompletion(stream=True)`` calls, for N = 1 and 50. Per burst: the median time
-to first chunk of its streams, its wall time, and the connections the relay accepted.
+as users point Python clients at a private CA. A phase is one fresh event loop: each path's cold
+burst (no pooled connection; the process is warm), then ``WARM_BURSTS[N]`` warm ones per path,
+alternating, each of ``N`` concurrent ``acompletion(stream=True)`` calls, for N = 1 and 50. Per
+burst: the median time to first chunk of its streams, its wall time, and the connections the
+relay accepted.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ ONE_WAY_MS: Final = 20.0
 JITTER_MS: Final = 2.0
 STREAMS: Final = (1, 50)
 # Warm bursts per phase, by N: a lone stream's TTFC on a loaded machine varies by tens of ms.
-WARM_BURSTS: Final = {1: 10, 50: 3}
+WARM_BURSTS: Final = {1: 20, 50: 4}
 TOKENS: Final = 4
 WARM_TTFC_MARGIN_MS: Final = 1.0
 PATHS: Final = ("plugin", "openai")
@@ -116,29 +117,41 @@ async def _burst(path: str, server: Server, streams: int, relay: RelayProcess) -
     }
 
 
-async def phase(path: str, server: Server, streams: int, relay: RelayProcess) -> dict[str, Any]:
-    """On a fresh loop (fresh pools on both paths): one cold burst, then the warm ones."""
-    cold = await _burst(path, server, streams, relay)
-    warm = [await _burst(path, server, streams, relay) for _ in range(WARM_BURSTS[streams])]
+async def phase(
+    order: tuple[str, ...], server: Server, streams: int, relay: RelayProcess
+) -> dict[str, Any]:
+    """On a fresh loop (fresh pools on both paths): each path's cold burst, then warm bursts.
+
+    Warm bursts alternate between the paths, so both see the same moment of a noisy machine.
+    """
+    cold = {path: await _burst(path, server, streams, relay) for path in order}
+    warm: dict[str, list[dict[str, float]]] = {path: [] for path in order}
+    for number in range(WARM_BURSTS[streams]):
+        for path in order if number % 2 == 0 else order[::-1]:
+            warm[path].append(await _burst(path, server, streams, relay))
     return {
-        "cold": cold,
-        "warm": {
-            "ttfc_ms": statistics.median(b["ttfc_ms"] for b in warm),
-            "total_ms": statistics.median(b["total_ms"] for b in warm),
-            "opened": sum(b["opened"] for b in warm) / len(warm),
-        },
+        path: {
+            "cold": cold[path],
+            "warm": {
+                "ttfc_ms": statistics.median(b["ttfc_ms"] for b in warm[path]),
+                "total_ms": statistics.median(b["total_ms"] for b in warm[path]),
+                "opened": sum(b["opened"] for b in warm[path]) / len(warm[path]),
+            },
+        }
+        for path in order
     }
 
 
 def measure(server: Server, relay: RelayProcess, rounds: int) -> dict[str, Any]:
-    """Per N and path: a list of phases, one per round; paths alternate first."""
-    for path in PATHS:  # imports and first-call setup, off the record
-        asyncio.run(phase(path, server, 1, relay))
+    """Per N and path: a list of phases, one per round; the path that goes first alternates."""
+    asyncio.run(phase(PATHS, server, 1, relay))  # imports and first-call setup, off the record
     out: dict[str, Any] = {}
     for streams in STREAMS:
         for number in range(rounds):
-            for path in PATHS if number % 2 == 0 else PATHS[::-1]:
-                row = asyncio.run(phase(path, server, streams, relay))
+            rows = asyncio.run(
+                phase(PATHS[:: 1 if number % 2 == 0 else -1], server, streams, relay)
+            )
+            for path, row in rows.items():
                 out.setdefault(str(streams), {}).setdefault(path, []).append(row)
     return out
 
@@ -235,14 +248,16 @@ def _result(result: Result, raw: dict[str, Any]) -> Result:
         f"ms each way, counting the TCP connections it accepts. Client: a child process with "
         f"SSL_CERT_FILE set to the CA (both paths honour it: httpx for the plugin, "
         f"LiteLLM's get_ssl_verify for openai/), calling https://localhost:<relay>. A phase is "
-        f"one asyncio.run: a cold burst (new loop, so new pools on both paths; imports done) "
-        f"then warm bursts ({warm}); N concurrent acompletion(stream=True, "
+        f"one asyncio.run: each path's cold burst (new loop, so new pools on both paths; "
+        f"imports done), then warm bursts per path ({warm}), the paths alternating burst by "
+        f"burst; a burst is N concurrent acompletion(stream=True, "
         f"max_tokens={TOKENS}) read to the end. TTFC: call to first chunk, median over the "
         f"burst's streams; warm: median of the warm bursts; opened: connections per burst. "
         f"Round trips: per new connection of the cold burst, how many times the client spoke "
         f"after hearing from the server (bench/_relay.py client_turns; TLS 1.3 + request = 2). "
-        f"Paths alternate first per round. The 'opened' goal is 0 per warm burst; the plugin "
-        f"keeps at most 32 idle connections (litellm_sagemaker_openai/_clients.py LIMITS)."
+        f"The path that goes first alternates per round. The 'opened' goal is 0 per warm "
+        f"burst; the plugin keeps at most 32 idle connections (litellm_sagemaker_openai/"
+        f"_clients.py LIMITS)."
     )
     return result
 

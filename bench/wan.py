@@ -40,6 +40,9 @@ JITTER_MS: Final = 2.0
 STREAMS: Final = (1, 50)
 # Warm bursts per phase, by N: a lone stream's TTFC on a loaded machine varies by tens of ms.
 WARM_BURSTS: Final = {1: 20, 50: 4}
+# A lone stream after this long idle: past httpx's default keep-alive expiry (5 s), within
+# aiohttp's (15 s), well within what a route keeps open.
+IDLE_S: Final = 6.0
 TOKENS: Final = 4
 WARM_TTFC_MARGIN_MS: Final = 1.0
 PATHS: Final = ("plugin", "openai")
@@ -129,9 +132,14 @@ async def phase(
     for number in range(WARM_BURSTS[streams]):
         for path in order if number % 2 == 0 else order[::-1]:
             warm[path].append(await _burst(path, server, streams, relay))
+    idle = {}
+    if streams == 1:
+        await asyncio.sleep(IDLE_S)
+        idle = {path: await _burst(path, server, streams, relay) for path in order}
     return {
         path: {
             "cold": cold[path],
+            "idle": idle.get(path, {}),
             "warm": {
                 "ttfc_ms": statistics.median(b["ttfc_ms"] for b in warm[path]),
                 "total_ms": statistics.median(b["total_ms"] for b in warm[path]),
@@ -215,6 +223,10 @@ def _result(result: Result, raw: dict[str, Any]) -> Result:
             result.figure(
                 f"n{streams}_cold_{path}_round_trips", [p["cold"]["turns"] for p in phases], "RTT"
             )
+            if phases[0]["idle"]:
+                for key, unit in (("ttfc_ms", "ms"), ("opened", "conns")):
+                    values = [p["idle"][key] for p in phases]
+                    result.figure(f"n{streams}_idle_{path}_{key}", values, unit)
         for temp in ("cold", "warm"):
             diffs = [
                 p[temp]["ttfc_ms"] - o[temp]["ttfc_ms"]
@@ -238,6 +250,8 @@ def _result(result: Result, raw: dict[str, Any]) -> Result:
             f"{fig[f'n{streams}_warm_plugin_opened']['median']:.0f} vs "
             f"{fig[f'n{streams}_warm_openai_opened']['median']:.0f}"
         )
+    idle = fig["n1_idle_plugin_opened"]["median"], fig["n1_idle_openai_opened"]["median"]
+    parts.append(f"after {IDLE_S:.0f} s idle, conns opened {idle[0]:g} vs {idle[1]:g}")
     result.met = met
     warm = ", ".join(f"{WARM_BURSTS[n]} of N={n}" for n in STREAMS)
     result.summary = "; ".join(parts)
@@ -257,7 +271,8 @@ def _result(result: Result, raw: dict[str, Any]) -> Result:
         f"after hearing from the server (bench/_relay.py client_turns; TLS 1.3 + request = 2). "
         f"The path that goes first alternates per round. The 'opened' goal is 0 per warm "
         f"burst; the plugin keeps at most 32 idle connections (litellm_sagemaker_openai/"
-        f"_clients.py LIMITS)."
+        f"_clients.py LIMITS). Idle: after the warm bursts of N=1, {IDLE_S:.0f} s of silence, "
+        f"then one stream per path (report only)."
     )
     return result
 

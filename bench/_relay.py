@@ -2,9 +2,11 @@
 
 Kernel netem is not available here, so distance is made in user space: every byte read on one
 side is written to the other ``one_way_s`` (plus up to ``jitter_s``) later, in order, in each
-direction, so a round trip through the relay takes at least ``2 * one_way_s``. It relays bytes
-as they are (TLS passes through untouched) and counts the connections it accepts, which is
-how the benchmarks and tests see a new TCP (and TLS) handshake.
+direction, so a round trip through the relay takes at least ``2 * one_way_s``; and a new
+connection's first bytes go no earlier than a round trip after it was accepted, as if the TCP
+handshake had crossed the distance too. It relays bytes as they are (TLS passes through
+untouched) and counts the connections it accepts, which is how the benchmarks and tests see a
+new TCP (and TLS) handshake.
 
 In a thread (tests): ``with relay_in_thread(port) as relay: relay.url("https", "localhost")``.
 As a process (benchmarks, so the relay's CPU is not the client's):
@@ -76,6 +78,9 @@ class Relay:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # Accepted at once on loopback, where across a network the client's connect takes a
+        # round trip (SYN, SYN-ACK): its first bytes may leave no earlier than that.
+        handshake_done = time.monotonic() + 2 * self.one_way_s
         self.accepted += 1
         number = self.accepted
         task = asyncio.current_task()
@@ -89,7 +94,7 @@ class Relay:
             return
         try:
             await asyncio.gather(
-                self._pump(number, "up", reader, up_writer),
+                self._pump(number, "up", reader, up_writer, handshake_done),
                 self._pump(number, "down", up_reader, writer),
             )
         except asyncio.CancelledError:
@@ -103,6 +108,7 @@ class Relay:
         direction: str,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
+        not_before: float = 0.0,
     ) -> None:
         """Read as fast as bytes come; write each chunk when its delay is up, in order.
 
@@ -120,7 +126,8 @@ class Relay:
                     data = b""
                 now = time.monotonic()
                 # Jitter never reorders: TCP would not deliver bytes out of order either.
-                due = max(due, now + self.one_way_s + self._random.uniform(0, self.jitter_s))
+                leaves = max(now, not_before)
+                due = max(due, leaves + self.one_way_s + self._random.uniform(0, self.jitter_s))
                 queue.put_nowait((now, due, data))
                 if not data:
                     return

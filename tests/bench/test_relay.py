@@ -161,3 +161,22 @@ def test_a_cold_stream_waits_no_more_round_trips_than_openai(
     assert relay.accepted == 2
     assert openai_turns == 2, "TLS 1.3 handshake, then the request"
     assert plugin_turns == openai_turns + 1, "cold: as many turns as openai/; warm: one more"
+
+
+def test_the_relay_process_counts_connections_and_turns(echo_port: int) -> None:
+    """``python -m bench._relay`` as the ``wan`` benchmark drives it, over stdin and stdout."""
+    from bench.wan import RelayProcess
+
+    relay = RelayProcess(f"127.0.0.1:{echo_port}")
+    try:
+        assert relay.accepted() == 0
+        for _ in range(2):
+            with socket.create_connection(("127.0.0.1", relay.port), timeout=10) as conn:
+                for word in (b"one", b"two"):
+                    conn.sendall(word)
+                    assert conn.recv(10) == word
+        assert relay.accepted() == 2
+        assert relay.turns(0, 2) == 2.0  # each connection: two words, each after an answer
+    finally:
+        relay.close()
+    assert relay.proc.returncode == 0

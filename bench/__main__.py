@@ -23,6 +23,7 @@ BENCHMARKS: Final = {
     "stream_pacing": "bench.pacing",
     "concurrency": "bench.concurrency",
     "slow_first_byte": "bench.slow_first_byte",
+    "wan": "bench.wan",
     "cold_start": "bench.cold_start",
     "import_cost": "bench.imports",
     "proxy_overhead": "bench.proxy",

@@ -1,8 +1,9 @@
 """The benchmarks' server process: route emulator + reference container on one loopback port.
 
 A separate process keeps the server's CPU and GIL out of the client's measurements. It is
-``sagemaker-openai-emulator --reference`` plus the reference's ``stamp_sent_at`` switch.
-Prints ``listening on http://HOST:PORT`` when ready; SIGTERM stops it.
+``sagemaker-openai-emulator --reference`` plus the reference's ``stamp_sent_at`` switch, and
+HTTPS with ``--ssl-certfile``/``--ssl-keyfile`` (uvicorn's names, passed to uvicorn as they are).
+Prints ``listening on http(s)://HOST:PORT`` when ready; SIGTERM stops it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ def main() -> int:
     parser.add_argument("--stamp-sent-at", action="store_true")
     parser.add_argument("--ttft-ms", type=float, default=0.0)
     parser.add_argument("--headers-after-ttft", action="store_true")
+    parser.add_argument("--ssl-certfile")
+    parser.add_argument("--ssl-keyfile")
     args = parser.parse_args()
     config = EmulatorConfig(
         credentials=load_credentials_file(args.credentials_file),
@@ -36,8 +39,16 @@ def main() -> int:
     logging.getLogger("conformance.emulator").setLevel(logging.WARNING)
     sock = bind_socket("127.0.0.1", 0)
     server = make_server(create_emulator_app(config))
+    scheme = "http"
+    if args.ssl_certfile:
+        server.config.ssl_certfile, server.config.ssl_keyfile = args.ssl_certfile, args.ssl_keyfile
+        scheme = "https"
+
+    def announce(url: str) -> None:
+        print(f"listening on {url.replace('http:', f'{scheme}:', 1)}", flush=True)
+
     try:
-        run_until_signalled(server, sock, lambda url: print(f"listening on {url}", flush=True))
+        run_until_signalled(server, sock, announce)
     finally:
         sock.close()
     return 0

@@ -70,10 +70,12 @@ def server_process(
     stamp_sent_at: bool = False,
     cpus: set[int] | None = None,
     headers_after_ms: float = 0.0,
+    tls: tuple[str, str] | None = None,
 ) -> Iterator[Server]:
     """Start ``python -m bench._server`` (on ``cpus``) and yield it; always stopped on exit.
 
     ``headers_after_ms``: every stream's response headers, and its first chunk, come that late.
+    ``tls``: (certificate, key) paths; the server then speaks HTTPS only.
     """
     with tempfile.TemporaryDirectory(prefix="smo-bench-") as tmp:
         creds = generate_test_credentials()
@@ -83,6 +85,8 @@ def server_process(
         cmd += ["--itl-ms", str(itl_ms)] + (["--stamp-sent-at"] if stamp_sent_at else [])
         if headers_after_ms:
             cmd += ["--ttft-ms", str(headers_after_ms), "--headers-after-ttft"]
+        if tls:
+            cmd += ["--ssl-certfile", tls[0], "--ssl-keyfile", tls[1]]
         log = open(os.path.join(tmp, "server.log"), "w+b")  # noqa: SIM115 - closed below
         proc = subprocess.Popen(
             cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, preexec_fn=pin(cpus)

@@ -25,7 +25,7 @@ from .._engine._live import diagnose
 from .._engine._registry import Check, Severity
 from .._engine._repeat import run_repeated
 from .._engine._report import EXIT_USAGE
-from .._engine._reporters import FORMATS, REPORTERS, progress_line
+from .._engine._reporters import FORMATS, REPORTERS, count, progress_line
 from .._engine._runner import (
     Report,
     Result,
@@ -336,7 +336,7 @@ def _run(args: argparse.Namespace, checks: list[Check], ctx: CheckContext, err: 
     clients = run_matrix(ctx.target, wanted, model=args.model, limits=limits, err=err)
     times = f" {args.repeat} times" if args.repeat > 1 else ""
     err.write(
-        f"running {len(applicable)} checks{times} against {ctx.target.label} ({ctx.mode} "
+        f"running {count(len(applicable), 'check')}{times} against {ctx.target.label} ({ctx.mode} "
         f"mode; budget {limits.budget:g} s, {limits.request_timeout:g} s per request)\n"
     )
     total = len(applicable) * args.repeat

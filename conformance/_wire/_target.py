@@ -40,6 +40,14 @@ def validate_base_url(url: str, what: str = "target URL") -> str:
         # urlsplit drops an empty query or fragment: "http://h/?" would pass, and the kit
         # would post to "/?/v1/chat/completions", that is to "/".
         problem = _url_problem(parts.scheme, parts.hostname, "?" in url or "#" in url)
+        if "@" in parts.netloc:
+            # A password in the URL would be written into every report's target and evidence,
+            # and into this very message: show the URL without it.
+            url = url.replace(parts.netloc, "<user info removed>@" + parts.netloc.rsplit("@")[-1])
+            problem = problem or (
+                "a base URL carries no user name or password (reports would show them): "
+                "remove the 'user:password@' part"
+            )
     if problem:
         raise ValueError(
             f"invalid {what} {url!r}: {problem}; give a base URL such as http://127.0.0.1:8080"

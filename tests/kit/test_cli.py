@@ -162,6 +162,8 @@ def test_severity_filter(reference_direct: Target, capsys: pytest.CaptureFixture
         (["--target", "http://127.0.0.1:8080?x=1"], "no query or fragment"),
         # An empty query or fragment, which urlsplit drops: the kit would post to "/".
         (["--target", "http://127.0.0.1:8080/?"], "no query or fragment: remove the '?'"),
+        # A password in the URL would reach every report; the refusal does not repeat it.
+        (["--target", "http://u:s3cret@127.0.0.1:8080"], "remove the 'user:password@' part"),
         (["--target", "http://127.0.0.1:8080#"], "no query or fragment: remove the '?' or '#'"),
         (["--target", "http://127.0.0.1:8080/v1?#"], "no query or fragment"),
         (
@@ -189,7 +191,7 @@ def test_exit_2_on_usage_errors(
     assert main(args) == 2
     err = capsys.readouterr().err
     assert message in err
-    assert "Traceback" not in err
+    assert "Traceback" not in err and "s3cret" not in err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("sagemaker-openai-conformance: error: ")
 

@@ -154,7 +154,7 @@ def test_the_cli_repeats_with_fresh_requests(
     }
     assert [r["outcome"] for r in data["results"]] == ["failed"]
     err = capsys.readouterr().err
-    assert "running 1 checks 3 times" in err and "[3/3]" in err and "budget 540 s" in err
+    assert "running 1 check 3 times" in err and "[3/3]" in err and "budget 540 s" in err
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "two", "1.5"])

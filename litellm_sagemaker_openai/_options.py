@@ -2,7 +2,7 @@
 
 An option reaches the plugin in one of two ways. LiteLLM hands a CustomLLM its own standard
 arguments (``api_base``, ``api_key``, ``timeout``, ``headers``) as keywords of their own. The
-plugin's options (``aws_*``, ``model_id``, ``stream_coalesce``, …) arrive in ``litellm_params``
+plugin's options (``aws_*``, ``model_id``, ``stream_coalesce_ms``, …) arrive in ``litellm_params``
 (a proxy deployment, a Router deployment) and, for a call's own keyword arguments, in
 ``optional_params``, which wins. Each class attribute of :class:`Options` is one option: its
 parser and its default (a test checks the docs' table of options against this one). Adding an
@@ -21,6 +21,7 @@ from ._exceptions import ConfigurationError
 from ._routing import check_api_base
 from ._token import MAX_TOKEN_SECONDS, expiry_seconds
 from ._validate import check_api_key, check_headers, check_timeout
+from ._window import as_window_ms
 
 T = TypeVar("T")
 KWARG: Final = "kwarg"  # one of LiteLLM's own CustomLLM arguments
@@ -130,7 +131,7 @@ class Options:
     aws_sts_endpoint = Option(as_text, None)
     aws_external_id = Option(as_text, None)
     token_expiry = Option(as_expiry, MAX_TOKEN_SECONDS)
-    stream_coalesce = Option(as_bool, False)
+    stream_coalesce_ms = Option(as_window_ms, 0.0)
     instance_cost_per_hour: Option[float | None] = Option(as_positive, None)
     instance_count = Option(as_positive, 1.0)
 

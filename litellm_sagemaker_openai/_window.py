@@ -24,7 +24,7 @@ import select
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import Any, Final
 
 import httpx
@@ -126,7 +126,7 @@ def iter_windows(
 
 async def aiter_windows(
     ahead: ReadAhead, window: Window, parse: Parse
-) -> AsyncIterator[list[dict[str, Any]]]:
+) -> AsyncGenerator[list[dict[str, Any]], None]:
     """Async twin of :func:`iter_windows`, over a body read ahead by its own task."""
     try:
         while True:

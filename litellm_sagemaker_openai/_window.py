@@ -160,12 +160,26 @@ def read_ready(response: httpx.Response) -> Callable[[float], bool]:
         return lambda _deadline: False
 
     def ready(deadline: float) -> bool:
-        if h11.trailing_data[0] or (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+        if _frame_waiting(h11.trailing_data[0]):
+            return True
+        if isinstance(sock, ssl.SSLSocket) and sock.pending():
             return True
         left = deadline - time.monotonic()
         return left > 0 and _readable(sock, left)
 
     return ready
+
+
+def _frame_waiting(buffered: bytes) -> bool:
+    """Whether h11's buffer holds the start of a chunk's data, which it hands on at once.
+
+    After a chunk, h11 keeps its closing CRLF until the next chunk arrives; a chunk header
+    alone gives no data yet. (A body without chunked framing, rare for SSE, is read as if its
+    bytes were a header: the window then waits out W for bytes that were already there, which
+    are merged later, never lost.)
+    """
+    _, crlf, data = buffered.lstrip(b"\r\n").partition(b"\r\n")
+    return bool(crlf and data)
 
 
 def _h11_connection(response: httpx.Response) -> Any:

@@ -26,7 +26,6 @@ from ._window import as_window_ms
 T = TypeVar("T")
 KWARG: Final = "kwarg"  # one of LiteLLM's own CustomLLM arguments
 PARAM: Final = "param"  # a key of litellm_params / optional_params
-_WORDS: Final = {"true": True, "false": False, "1": True, "0": False}
 
 
 class Option(Generic[T]):
@@ -70,18 +69,6 @@ class Option(Generic[T]):
         if value is None or value == "":
             return self.default
         return self.parse(value, self.name)
-
-
-def as_bool(value: Any, name: str) -> bool:
-    """A bool, or "true"/"false"/"1"/"0" as an environment variable or a YAML string gives it."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _WORDS:
-        return _WORDS[value.strip().lower()]
-    raise ConfigurationError(
-        f"{name} must be true or false, got {value!r}; set `{name}: true` in the deployment's "
-        f"litellm_params, or pass {name}=True"
-    )
 
 
 def as_text(value: Any, name: str) -> str:

@@ -142,7 +142,8 @@ def test_litellm_builds_the_same_message_from_fewer_chunks(sync: bool) -> None:
         plain = _stream(sync, 0, RICH_STREAM)
         coalesced = _stream(sync, 50, RICH_STREAM)
     assert "stream_coalesce_ms" not in json.loads(route.calls[-1].request.content)
-    assert len(coalesced) == 3 < len(plain)  # the first event; the rest merged; usage
+    # The first event; the rest merged; LiteLLM's own finish chunk; usage.
+    assert len(coalesced) == 4 < len(plain)
 
     def built(chunks: list[Any]) -> dict[str, Any]:
         message = litellm.stream_chunk_builder(chunks)

@@ -185,7 +185,8 @@ def _frame_waiting(buffered: bytes) -> bool:
 def _h11_connection(response: httpx.Response) -> Any:
     """The h11 state under a sync httpx response (httpx 0.28, httpcore 1.0), or None.
 
-    tests/compat/test_window_contract.py fails if a release moves it.
+    tests/provider/test_window.py::test_sync_bytes_h11_buffered_count_as_ready fails, naming
+    this function, if an httpx or httpcore release moves it.
     """
     try:
         stream: Any = response.stream

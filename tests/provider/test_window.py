@@ -29,7 +29,13 @@ from litellm_sagemaker_openai._options import Options
 from litellm_sagemaker_openai._request import prepare
 from litellm_sagemaker_openai._sse import SSEDecoder
 from litellm_sagemaker_openai._stream import ChunkConverter
-from litellm_sagemaker_openai._window import Window, aiter_windows, iter_windows, read_ready
+from litellm_sagemaker_openai._window import (
+    Window,
+    _h11_connection,
+    aiter_windows,
+    iter_windows,
+    read_ready,
+)
 
 ENDLESS = 1e9  # ms: nothing leaves such a window but by rule
 HANG = 10.0  # s: only catches a hang
@@ -267,6 +273,10 @@ def test_sync_bytes_h11_buffered_count_as_ready(server: Server) -> None:
     server.release(event(chunk({"content": "a"})))
     with _open(server) as response:
         raw = response.iter_bytes()
+        assert _h11_connection(response) is not None, (
+            "httpx/httpcore moved the h11 state under a sync response: update "
+            "litellm_sagemaker_openai._window._h11_connection, or sync windows hold nothing"
+        )
         ready = read_ready(response)
         assert next(raw)
         assert ready(time.monotonic()) is False  # nothing buffered, deadline now: no poll

@@ -89,11 +89,12 @@ def capacity_plot(
         f'<text x="18" y="{TOP + plot_h / 2}" text-anchor="middle" '
         f'transform="rotate(-90 18 {TOP + plot_h / 2})">chunk delay p99 (ms)</text>',
     ]
-    for limit in sorted(set(limits.values())):
+    for rank, limit in enumerate(sorted(set(limits.values()))):
+        label_y = y(limit) + 14 if rank == 0 else y(limit) - 5  # two close lines: one below
         out += [
             f'<line x1="{LEFT}" y1="{y(limit):.1f}" x2="{LEFT + plot_w}" y2="{y(limit):.1f}" '
             'stroke="#333" stroke-dasharray="6 4"/>',
-            f'<text x="{LEFT + plot_w - 4}" y="{y(limit) - 5:.1f}" text-anchor="end">limit of '
+            f'<text x="{LEFT + plot_w - 4}" y="{label_y:.1f}" text-anchor="end">limit of '
             f"{escape(', '.join(LABELS.get(c, c) for c in cases if limits.get(c) == limit))}: "
             f"p99 {limit:g} ms</text>",
         ]

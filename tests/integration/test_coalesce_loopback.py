@@ -1,4 +1,5 @@
-"""stream_coalesce_ms over real sockets (emulator + reference, a token every 20 ms).
+"""stream_coalesce_ms over real sockets (emulator + reference, a token every 20 ms), direct and
+through a Router deployment to a hostname.
 
 On against off gives the same answer (text, tool calls, usage) from fewer chunks, sync and
 async; a caller that leaves mid-window, by cancelling (async) or by dropping the stream
@@ -106,3 +107,30 @@ def test_a_sync_caller_that_abandons_mid_window_leaves_no_connection_in_use(
     while sync_pool_problems() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not sync_pool_problems()
+
+
+@pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
+def test_a_router_deployment_to_a_hostname_sets_the_window(
+    call_kwargs: dict[str, Any], sync: bool
+) -> None:
+    params = {**call_kwargs, "api_base": call_kwargs["api_base"].replace("127.0.0.1", "localhost"),
+              "model": "sagemaker_openai/demo-endpoint"}  # fmt: skip
+    router = litellm.Router(model_list=[
+        {"model_name": "plain", "litellm_params": params},
+        {"model_name": "merged", "litellm_params": {**params, "stream_coalesce_ms": 100}},
+    ])  # fmt: skip
+
+    def read(model: str) -> list[Any]:
+        args = {"model": model, "stream": True, **REQUESTS["text"]}
+        if sync:
+            return list(router.completion(**args))
+
+        async def run() -> list[Any]:
+            return [c async for c in await router.acompletion(**args)]
+
+        return asyncio.run(run())
+
+    plain, merged = read("plain"), read("merged")
+    assert "localhost" in params["api_base"]
+    assert _answer(merged)["choices"] == _answer(plain)["choices"]
+    assert len(merged) < len(plain) / 2

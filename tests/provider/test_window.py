@@ -1,8 +1,8 @@
 """stream_coalesce_ms: the window's edges, on the readers themselves, without LiteLLM.
 
 Async: a body whose pieces the test releases one by one. Sync: a raw HTTP/1.1 server on
-loopback whose frames the test releases, so that reads with a deadline meet a real socket and
-h11's buffer. Windows are either effectively endless (a run that came out early can only have
+loopback, plain and with TLS (a certificate made here), whose frames the test releases, so that
+reads with a deadline meet a real socket, a TLS layer and h11's buffer. Windows are either effectively endless (a run that came out early can only have
 come out by rule) or short with the next piece withheld (a run that came out at all can only
 have come out at its deadline), so no assertion depends on how fast this machine is.
 """
@@ -11,17 +11,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
+import ipaddress
 import json
 import queue
 import socket
+import ssl
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import litellm
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from provider_support import CREDS, MESSAGES, RICH_STREAM, chunk, usage_chunk
 
 from litellm_sagemaker_openai._batches import ReadAhead
@@ -198,12 +206,37 @@ async def test_async_a_caller_that_cancels_mid_window_leaves_no_reader() -> None
 # --- sync: a raw HTTP/1.1 server whose frames the test releases -------------------------
 
 
+def _tls_contexts(tmp: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server context with a fresh self-signed certificate for 127.0.0.1, and a client's."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    (tmp / "cert.pem").write_bytes(cert_pem)
+    (tmp / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))  # fmt: skip
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(tmp / "cert.pem", tmp / "key.pem")
+    return server, ssl.create_default_context(cadata=cert_pem.decode())
+
+
 class Server:
     """One chunked response per connection; ``release(bytes)`` writes it as one ``sendall``."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[ssl.SSLContext, ssl.SSLContext] | None = None) -> None:
         self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/"
+        self.tls = tls
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.listener.getsockname()[1]}/"
         self.writes: queue.Queue[bytes | None] = queue.Queue()
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
@@ -213,6 +246,8 @@ class Server:
 
     def _serve(self) -> None:
         conn, _ = self.listener.accept()
+        if self.tls is not None:
+            conn = self.tls[0].wrap_socket(conn, server_side=True)
         with conn:
             while b"\r\n\r\n" not in conn.recv(65536):
                 pass
@@ -229,16 +264,17 @@ class Server:
         self.listener.close()
 
 
-@pytest.fixture
-def server() -> Iterator[Server]:
-    server = Server()
+@pytest.fixture(params=["tcp", "tls"])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    server = Server(_tls_contexts(tmp_path) if request.param == "tls" else None)
     yield server
     server.close()
 
 
 @contextlib.contextmanager
 def _open(server: Server) -> Iterator[httpx.Response]:
-    with httpx.Client() as client, client.stream("GET", server.url) as response:
+    verify = server.tls[1] if server.tls else True
+    with httpx.Client(verify=verify) as client, client.stream("GET", server.url) as response:
         yield response
 
 

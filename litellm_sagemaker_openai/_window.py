@@ -78,6 +78,10 @@ class Window:
     def held(self) -> bool:
         return bool(self._held)
 
+    def due(self) -> bool:
+        """Whether what is held must go now: its deadline has passed, however busy the stream."""
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
     def add(self, data: dict[str, Any], arrived: float) -> bool:
         """Hold ``data``; True when what is held must go now (first event, or an ending one)."""
         self._held.append(data)
@@ -104,7 +108,7 @@ def iter_windows(
     ended = False
     try:
         while not ended:
-            if window.held and not ready(window.deadline or 0.0):
+            if window.held and (window.due() or not ready(window.deadline or 0.0)):
                 yield window.take()
                 continue
             try:
@@ -130,7 +134,7 @@ async def aiter_windows(
     """Async twin of :func:`iter_windows`, over a body read ahead by its own task."""
     try:
         while True:
-            if not await ahead.wait(window.deadline if window.held else None):
+            if window.due() or not await ahead.wait(window.deadline):
                 yield window.take()
                 continue
             payloads, arrived = ahead.take()  # raises the reader's error once nothing is left

@@ -70,6 +70,18 @@ def test_the_window_holds_all_but_the_first_and_the_ending_events() -> None:
     assert window.add(usage_chunk(), arrived=3.0) is True  # no choices: the end of the answer
 
 
+def test_a_held_event_is_due_once_its_deadline_passed_however_busy_the_stream() -> None:
+    window = Window(50)
+    window.add(chunk({"content": "a"}), arrived=0.0)
+    window.take()
+    assert not window.due()  # nothing held
+    window.add(chunk({"content": "b"}), arrived=time.monotonic() - 0.06)
+    assert window.due()
+    window.take()
+    window.add(chunk({"content": "c"}), arrived=time.monotonic() + 60)
+    assert not window.due()
+
+
 # --- async: a body the test releases piece by piece -------------------------------------
 
 

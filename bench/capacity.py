@@ -2,10 +2,12 @@
 
 Three processes, pinned where the machine allows: a ``litellm --config`` proxy with one worker
 on CPU 0; the emulator + reference container (20 ms per token, each chunk stamped with its send
-time) and the clients on CPU 1. For each step of a ramp, N clients keep one 200-token stream
-each in flight through the proxy; every chunk's delay is its receipt time minus the
-container's stamp. Meanwhile the proxy's CPU, RSS and threads are sampled from /proc.
-Capacity is the largest step with a p99 chunk delay of at most 50 ms and no error.
+time) and the clients on CPU 1. In a step, N clients keep one 200-token stream each in flight
+through the proxy; every chunk's delay is its receipt time minus the container's stamp.
+Meanwhile the proxy's CPU, RSS and threads are sampled from /proc. A step passes with a p99
+chunk delay within the case's limit and no error. Each repeat searches every case's capacity
+(``_capacity_search``), the cases in lockstep so that they share the machine's moods; the
+result is the median of the repeats, with their spread.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from bench._capacity_search import QUICK_RESOLUTION, RESOLUTION, Search
 from bench._core import Options, Result, percentile
 from bench._servers import ROOT, Server, pin, server_process, stop
 from bench.proxy import MASTER_KEY, deployments, proxy_process
@@ -31,19 +34,17 @@ from bench.proxy import MASTER_KEY, deployments, proxy_process
 ITL_MS: Final = 20.0
 TOKENS: Final = 200
 P99_LIMIT_MS: Final = 50.0
-CASES: Final = ("openai", "plugin", "plugin_coalesce")
-# Fine where one worker of LiteLLM >= 1.108 saturates (10-20 streams on a 2-core box: steps
-# 2 apart, so a 1.3x ratio there shows, 12 -> 16), coarser above, up to what a faster machine
-# or a leaner LiteLLM may reach.
-LADDER: Final = (5, 8, 10, 12, 14, 16, 18, 20, 23, 26, 30, 35, 40, 50, 60, 80, 100, 130, 160, 200,
-                 300, 400)  # fmt: skip
-QUICK_LADDER: Final = (5, 10, 15, 20, 30, 40, 60, 80, 120, 160, 240, 320)
+COALESCE_MS: Final = 50.0  # the plugin_window case's stream_coalesce_ms
+CASES: Final = ("openai", "plugin", "plugin_window")
+# A window delays a token by up to W by design: its case passes at p99 <= W + 10 ms.
+LIMITS: Final = {"openai": P99_LIMIT_MS, "plugin": P99_LIMIT_MS, "plugin_window": COALESCE_MS + 10}
+START: Final = 12  # the first load of the first repeat; later repeats start at the median so far
+REPEATS: Final = 3
 RAMP_S: Final = TOKENS * ITL_MS / 1e3  # starts spread over one stream's length
-WINDOW_S: Final = 8.0
-QUICK_WINDOW_S: Final = 3.0
-FAILURES_TO_STOP: Final = 2  # a case stops ramping after this many failing steps in a row
+WINDOW_S: Final = 6.0
+QUICK_WINDOW_S: Final = 2.0
 PLOT: Final = ROOT / "docs" / "img" / "proxy_capacity.svg"
-TARGETS: Final = {"plugin_coalesce": 2.0, "plugin": 1.3}  # x openai/'s capacity
+TARGETS: Final = {"plugin_window": 2.0}  # x openai/'s capacity, medians of the repeats
 # LiteLLM's own knob (gen0, gen1, gen2): a full collection after every second generation-1
 # one, so each full collection has ~15k objects of finished streams to free, not ~70k; with
 # gc.freeze() it then pauses the worker 10-50 ms instead of 80-250 ms (docs/performance.md).
@@ -128,11 +129,11 @@ def cpus() -> tuple[set[int] | None, set[int] | None]:
 
 
 def model_list(server: Server) -> list[dict[str, Any]]:
-    """plugin and openai/ as in proxy_overhead, plus the plugin with ``stream_coalesce``."""
+    """plugin and openai/ as in proxy_overhead, plus the plugin with a coalescing window."""
     entries = deployments(server)
     coalescing = copy.deepcopy(entries[0])
-    coalescing["model_name"] = "plugin_coalesce"
-    coalescing["litellm_params"]["stream_coalesce"] = True
+    coalescing["model_name"] = "plugin_window"
+    coalescing["litellm_params"]["stream_coalesce_ms"] = COALESCE_MS
     floor = {"model_name": FLOOR, "litellm_params": {"model": "bench_floor/floor"}}
     return [*entries, coalescing, floor]
 
@@ -197,41 +198,53 @@ def step(
         pauses = gc_pauses(gc_log, *raw["window"])
         row["gc_full_collections"] = len(pauses)
         row["gc_max_pause_ms"] = max(pauses, default=0.0)
+    limit = LIMITS.get(case, P99_LIMIT_MS)
     row["passed"] = bool(
-        delays and not raw["errors"] and row["p99_ms"] is not None and row["p99_ms"] <= P99_LIMIT_MS
+        delays and not raw["errors"] and row["p99_ms"] is not None and row["p99_ms"] <= limit
     )
     return row
 
 
-def ramp(
+def searches(
     base: str, opts: Options, sampler: Sampler, client_cpus: Any, gc_log: Path
 ) -> list[dict[str, Any]]:
-    """Each step runs every case still ramping (order rotating); a case stops after failing."""
-    ladder = QUICK_LADDER if opts.quick else LADDER
+    """Every repeat's search for every case, one step of each case in turn (order rotating)."""
+    repeats = 1 if opts.quick else REPEATS
     window_s = QUICK_WINDOW_S if opts.quick else WINDOW_S
-    failures = dict.fromkeys(CASES, 0)
+    resolution = QUICK_RESOLUTION if opts.quick else RESOLUTION
     rows: list[dict[str, Any]] = []
-    for number, streams in enumerate(ladder):
-        active = [c for c in CASES if failures[c] < FAILURES_TO_STOP]
-        if not active:
-            break
-        shift = number % len(active)
-        for case in active[shift:] + active[:shift]:
-            row = step(base, case, streams, window_s, sampler, client_cpus, gc_log)
-            rows.append(row)
-            failures[case] = 0 if row["passed"] else failures[case] + 1
-            print(
-                f"[proxy_capacity] {case} x{streams}: p99 {row['p99_ms']} ms, "
-                f"errors {row['errors']}, proxy CPU {row.get('proxy_cpu_percent', 0):.0f}%, "
-                f"full GCs {row['gc_full_collections']} (max {row['gc_max_pause_ms']:.0f} ms)",
-                file=sys.stderr,
-                flush=True,
-            )
-            time.sleep(0.5)  # let the proxy finish logging the last streams
+    for repeat in range(repeats):
+        found = {c: [capacity(rows, c, r) for r in range(repeat)] for c in CASES}
+        start = {c: int(percentile(found[c], 50)) if found[c] else START for c in CASES}
+        search = {c: Search(max(start[c], 1), resolution) for c in CASES}
+        turn = 0
+        while active := [c for c in CASES if search[c].next() is not None]:
+            shift = turn % len(active)
+            turn += 1
+            for case in active[shift:] + active[:shift]:
+                streams = search[case].next()
+                assert streams is not None
+                row = step(base, case, streams, window_s, sampler, client_cpus, gc_log)
+                row["repeat"] = repeat
+                rows.append(row)
+                search[case].record(streams, row["passed"])
+                print(
+                    f"[proxy_capacity] repeat {repeat + 1}/{repeats} {case} x{streams}: p99 "
+                    f"{row['p99_ms']} ms, tokens/chunk {row['tokens_per_chunk']}, errors "
+                    f"{row['errors']}, proxy CPU {row.get('proxy_cpu_percent', 0):.0f}%, full GCs "
+                    f"{row['gc_full_collections']} (max {row['gc_max_pause_ms']:.0f} ms)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                time.sleep(0.5)  # let the proxy finish logging the last streams
     return rows
 
 
-def capacity(rows: list[dict[str, Any]], case: str) -> int:
+def _of(rows: list[dict[str, Any]], case: str, repeat: int | None) -> list[dict[str, Any]]:
+    return [r for r in rows if r["case"] == case and repeat in (None, r.get("repeat"))]
+
+
+def capacity(rows: list[dict[str, Any]], case: str, repeat: int | None = None) -> int:
     """The largest step of ``case`` below its first failing step (0 if the first one failed).
 
     Sustained, not best: a full collection that happens to miss one step's window lets a step
@@ -239,14 +252,14 @@ def capacity(rows: list[dict[str, Any]], case: str) -> int:
     collector's timing to the case (see :func:`best_step`).
     """
     sustained = 0
-    for row in sorted((r for r in rows if r["case"] == case), key=lambda r: r["streams"]):
+    for row in sorted(_of(rows, case, repeat), key=lambda r: r["streams"]):
         if not row["passed"]:
             break
         sustained = row["streams"]
     return sustained
 
 
-def crossing(rows: list[dict[str, Any]], case: str) -> float:
+def crossing(rows: list[dict[str, Any]], case: str, repeat: int | None = None) -> float:
     """Where the case's p99 crosses the limit, between its capacity and its first failing step.
 
     Linear between the two steps' p99. A ladder step apart is 14-17% near where a worker
@@ -254,8 +267,8 @@ def crossing(rows: list[dict[str, Any]], case: str) -> float:
     It is the capacity itself when the failing step failed on errors, has no p99 above the
     capacity step's, or does not exist (the ladder ran out, or the first step failed).
     """
-    sustained = capacity(rows, case)
-    steps = sorted((r for r in rows if r["case"] == case), key=lambda r: r["streams"])
+    sustained = capacity(rows, case, repeat)
+    steps = sorted(_of(rows, case, repeat), key=lambda r: r["streams"])
     at = next((r for r in steps if r["streams"] == sustained), None)
     failing = next((r for r in steps if r["streams"] > sustained), None)
     if at is None or failing is None or failing["errors"] or failing["p99_ms"] is None:
@@ -263,7 +276,7 @@ def crossing(rows: list[dict[str, Any]], case: str) -> float:
     low, high = at["p99_ms"], failing["p99_ms"]
     if high <= low:
         return float(sustained)
-    share = (P99_LIMIT_MS - low) / (high - low)
+    share = (LIMITS.get(case, P99_LIMIT_MS) - low) / (high - low)
     return sustained + share * (failing["streams"] - sustained)
 
 
@@ -298,7 +311,7 @@ def run(opts: Options) -> Result:
             step(base, case, 5, 1.0, sampler, other_cpus)
         os.kill(proc.pid, signal.SIGUSR1)  # freeze again, as docs/performance.md advises
         time.sleep(1.0)
-        rows = ramp(base, opts, sampler, other_cpus, gc_log)
+        rows = searches(base, opts, sampler, other_cpus, gc_log)
         costs = [
             step(base, case, COST_STREAMS, WINDOW_S, sampler, other_cpus, gc_log)
             for case in (*CASES, FLOOR)
@@ -309,8 +322,9 @@ def run(opts: Options) -> Result:
         f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs, load average at the end {load}; "
         f"{'--quick' if opts.quick else 'full run'}"
     )
-    caps = {case: capacity(rows, case) for case in CASES}
-    PLOT.write_text(capacity_plot(rows, CASES, P99_LIMIT_MS, caps, subtitle))
+    repeats = sorted({r["repeat"] for r in rows})
+    caps = {c: int(percentile([capacity(rows, c, r) for r in repeats], 50)) for c in CASES}
+    PLOT.write_text(capacity_plot(rows, CASES, LIMITS, caps, subtitle))
     from bench._capacity_report import report, steps_table
 
     print(steps_table(rows), file=sys.stderr)

@@ -1,17 +1,18 @@
-"""SSE payloads grouped by what has already arrived, for coalescing (see ``_coalesce``).
+"""An async body read ahead by a task of its own, for the coalescing window (see ``_window``).
 
-A chunked HTTP response (what uvicorn, vLLM and the SageMaker route send) reaches the client
-as one body piece per chunk frame even when many frames came in one network read: httpx
-yields them one by one, so a batch of one read's pieces cannot be seen from the consumer.
-Async streams therefore read ahead in a task of their own; each time the consumer asks, it
-takes every payload that has arrived since, and waits only when there is none. Sync streams
-have no spare thread to read ahead with: there a batch is the payloads of one body piece.
+Waiting for the next event with a timeout must not lose an event that was half read when the
+timeout came: cancelling a read in the middle of an SSE event, or of a chunk frame, would. So
+a task reads the body into a list of payloads, and the window waits on the list, not on the
+read. The task stops by itself at the end of the stream, at ``[DONE]``, on an error, or when
+:data:`READ_AHEAD_CHARS` are waiting; the consumer starts it again as it takes them, and
+cancels it when it stops reading. So a dropped stream never leaves a task behind.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Iterator
+import time
+from collections.abc import AsyncIterator
 from typing import Final
 
 from ._sse import SSEDecoder
@@ -21,33 +22,18 @@ from ._sse import SSEDecoder
 READ_AHEAD_CHARS: Final = 1024 * 1024
 
 
-def iter_batches(chunks: Iterable[bytes], decoder: SSEDecoder) -> Iterator[list[str]]:
-    """The payloads of each body piece, until ``[DONE]`` or the end of the stream."""
-    for chunk in chunks:
-        payloads = decoder.feed(chunk)
-        if payloads:
-            yield payloads
-        if decoder.done:
-            return
-    payloads = decoder.close()
-    if payloads:
-        yield payloads
-
-
 class ReadAhead:
-    """Reads an async body into a list of payloads; :meth:`next_batch` takes all of them.
+    """Reads an async body into a list of payloads; :meth:`take` takes all of them."""
 
-    The reading task stops by itself at the end of the stream, at ``[DONE]``, on an error, or
-    when :data:`READ_AHEAD_CHARS` are waiting; the consumer starts it again as it takes them.
-    So a dropped stream never leaves a task waiting forever.
-    """
-
-    __slots__ = ("_chars", "_decoder", "_ended", "_error", "_payloads", "_raw", "_task", "_wake")
+    __slots__ = (
+        "_chars", "_decoder", "_ended", "_error", "_payloads", "_raw", "_since", "_task", "_wake",
+    )  # fmt: skip
 
     def __init__(self, raw: AsyncIterator[bytes], decoder: SSEDecoder) -> None:
         self._raw = raw
         self._decoder = decoder
         self._payloads: list[str] = []
+        self._since = 0.0  # when the oldest payload not yet taken arrived (monotonic)
         self._chars = 0
         self._error: Exception | None = None
         self._ended = False
@@ -75,6 +61,8 @@ class ReadAhead:
 
     def _add(self, payloads: list[str]) -> None:
         if payloads:
+            if not self._payloads:
+                self._since = time.monotonic()
             self._payloads += payloads
             self._chars += sum(map(len, payloads))
             self._notify()
@@ -83,24 +71,37 @@ class ReadAhead:
         if self._wake is not None and not self._wake.done():
             self._wake.set_result(None)
 
-    async def next_batch(self) -> list[str]:
-        """Every payload that has arrived; waits only while there is none. [] at the end."""
-        while not self._payloads:
-            if self._ended:
-                if self._error is not None:
-                    error, self._error = self._error, None
-                    raise error
-                return []
+    async def wait(self, deadline: float | None = None) -> bool:
+        """Wait for a payload or the end; False if the monotonic ``deadline`` came first."""
+        while not self._payloads and not self._ended:
+            timeout = None if deadline is None else deadline - time.monotonic()
+            if timeout is not None and timeout <= 0:
+                return False
             self._start()
             self._wake = asyncio.get_running_loop().create_future()
             try:
-                await self._wake
+                done, _ = await asyncio.wait([self._wake], timeout=timeout)
             finally:
                 self._wake = None
-        batch, self._payloads, self._chars = self._payloads, [], 0
+            if not done:
+                return False
+        return True
+
+    def take(self) -> tuple[list[str], float]:
+        """Every payload that has arrived, and when the first of them did; [] at the end.
+
+        The reader's error is raised once the payloads before it have been taken.
+        """
+        if not self._payloads:
+            if self._error is not None:
+                error, self._error = self._error, None
+                raise error
+            return [], time.monotonic()
+        batch, since = self._payloads, self._since
+        self._payloads, self._chars = [], 0
         if not self._ended:
             self._start()
-        return batch
+        return batch, since
 
     def _start(self) -> None:
         if self._task is None:

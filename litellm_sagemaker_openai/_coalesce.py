@@ -1,9 +1,7 @@
-"""Adaptive coalescing: merge stream chunks that have already arrived into one (opt-in).
+"""The merge rules of the coalescing window (``_window``): several stream chunks as one.
 
-A LiteLLM proxy pays a fixed CPU cost per chunk it forwards, whatever the chunk holds. When a
-worker falls behind, several events of one stream wait in its socket; merging them into one
-chunk pays that cost once. Nothing waits for more data: a lone event goes out as it came, so
-time to first chunk and per-chunk latency never get worse.
+A LiteLLM proxy pays a fixed CPU cost per chunk it forwards, whatever the chunk holds; merging
+the events of one window into one chunk pays that cost once.
 
 Merging is exact: concatenating the deltas of the merged chunks gives the same message as
 concatenating the originals (content, reasoning and refusal text concatenated, logprobs lists

@@ -2,7 +2,7 @@
 
 An option reaches the plugin in one of two ways. LiteLLM hands a CustomLLM its own standard
 arguments (``api_base``, ``api_key``, ``timeout``, ``headers``) as keywords of their own. The
-plugin's options (``aws_*``, ``model_id``, ``stream_coalesce``, …) arrive in ``litellm_params``
+plugin's options (``aws_*``, ``model_id``, ``stream_coalesce_ms``, …) arrive in ``litellm_params``
 (a proxy deployment, a Router deployment) and, for a call's own keyword arguments, in
 ``optional_params``, which wins. Each class attribute of :class:`Options` is one option: its
 parser and its default (a test checks the docs' table of options against this one). Adding an
@@ -21,11 +21,11 @@ from ._exceptions import ConfigurationError
 from ._routing import check_api_base
 from ._token import MAX_TOKEN_SECONDS, expiry_seconds
 from ._validate import check_api_key, check_headers, check_timeout
+from ._window import as_window_ms
 
 T = TypeVar("T")
 KWARG: Final = "kwarg"  # one of LiteLLM's own CustomLLM arguments
 PARAM: Final = "param"  # a key of litellm_params / optional_params
-_WORDS: Final = {"true": True, "false": False, "1": True, "0": False}
 
 
 class Option(Generic[T]):
@@ -69,18 +69,6 @@ class Option(Generic[T]):
         if value is None or value == "":
             return self.default
         return self.parse(value, self.name)
-
-
-def as_bool(value: Any, name: str) -> bool:
-    """A bool, or "true"/"false"/"1"/"0" as an environment variable or a YAML string gives it."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _WORDS:
-        return _WORDS[value.strip().lower()]
-    raise ConfigurationError(
-        f"{name} must be true or false, got {value!r}; set `{name}: true` in the deployment's "
-        f"litellm_params, or pass {name}=True"
-    )
 
 
 def as_text(value: Any, name: str) -> str:
@@ -130,7 +118,7 @@ class Options:
     aws_sts_endpoint = Option(as_text, None)
     aws_external_id = Option(as_text, None)
     token_expiry = Option(as_expiry, MAX_TOKEN_SECONDS)
-    stream_coalesce = Option(as_bool, False)
+    stream_coalesce_ms = Option(as_window_ms, 0.0)
     instance_cost_per_hour: Option[float | None] = Option(as_positive, None)
     instance_count = Option(as_positive, 1.0)
 

@@ -10,6 +10,7 @@ makes the logged cost use the container's token counts.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from typing import Any, Final
@@ -18,8 +19,7 @@ import httpx
 from litellm.types.utils import GenericStreamingChunk, ModelResponseStream
 
 from ._answer import check_chunk, drop_stated_cost
-from ._batches import ReadAhead, iter_batches
-from ._coalesce import coalesce_chunks
+from ._batches import ReadAhead
 from ._cost import cost_of
 from ._errors import (
     SageMakerStreamError,
@@ -32,6 +32,7 @@ from ._request import Call
 from ._routing import PROVIDER
 from ._sse import SSEDecoder, aiter_sse, iter_sse
 from ._template import ChunkBuilder
+from ._window import Window, aiter_windows, iter_windows
 
 Chunk = ModelResponseStream | GenericStreamingChunk
 # After [DONE] the body should end at once. Reading its terminator returns the connection to the
@@ -55,25 +56,11 @@ class ChunkConverter:
         """One SSE payload -> a chunk for LiteLLM (or None when it only carried usage)."""
         return self.emit(self.parse(payload))
 
-    def convert_all(self, payloads: list[str]) -> Iterator[ModelResponseStream]:
-        """The chunks of payloads that arrived together, consecutive mergeable ones merged.
-
-        A bad payload is raised after the chunks of the good ones before it.
-        """
-        parsed: list[dict[str, Any]] = []
-        error: Exception | None = None
-        for payload in payloads:
-            try:
-                parsed.append(self.parse(payload))
-            except Exception as exc:  # StreamError, or the container's own error event
-                error = exc
-                break
-        for data in coalesce_chunks(parsed):
-            chunk = self.emit(data)
-            if chunk is not None:
-                yield chunk
-        if error is not None:
-            raise error
+    def hold(self, payload: str) -> dict[str, Any]:
+        """:meth:`parse` for the window: usage is kept aside, so it never stops a merge."""
+        data = self.parse(payload)
+        self._keep_usage(data)
+        return data
 
     def parse(self, payload: str) -> dict[str, Any]:
         """One SSE payload as a JSON object; a container error event raises its mapped error."""
@@ -99,11 +86,7 @@ class ChunkConverter:
 
     def emit(self, data: dict[str, Any]) -> ModelResponseStream | None:
         """A parsed payload as a chunk for LiteLLM; its usage is held back for :meth:`final`."""
-        usage = data.pop("usage", None)
-        drop_stated_cost(usage)
-        if usage:
-            # With continuous usage stats every chunk carries a running total: keep the last.
-            self.usage = usage
+        self._keep_usage(data)
         choices = data.get("choices")
         if not choices:
             return None
@@ -122,6 +105,13 @@ class ChunkConverter:
             "container_model": container_model,
         }
         return chunk
+
+    def _keep_usage(self, data: dict[str, Any]) -> None:
+        usage = data.pop("usage", None)
+        drop_stated_cost(usage)
+        if usage:
+            # With continuous usage stats every chunk carries a running total: keep the last.
+            self.usage = usage
 
     def final(self, cost: float | None = None) -> GenericStreamingChunk | None:
         """The usage chunk to send after the last content chunk, if the container gave usage.
@@ -192,14 +182,22 @@ async def _adrain(raw: AsyncIterator[bytes], response: httpx.Response) -> None:
         return
 
 
+def _emit(converter: ChunkConverter, run: list[dict[str, Any]]) -> Iterator[ModelResponseStream]:
+    for data in run:
+        chunk = converter.emit(data)
+        if chunk is not None:
+            yield chunk
+
+
 def iter_chunks(response: httpx.Response, call: Call) -> Generator[Chunk, None, None]:
     """Sync stream of LiteLLM chunks over an open response; always closes it."""
     converter, decoder = ChunkConverter(call), SSEDecoder()
     raw = response.iter_bytes()
     try:
-        if call.options.stream_coalesce:
-            for batch in iter_batches(raw, decoder):
-                yield from converter.convert_all(batch)
+        if call.options.stream_coalesce_ms:
+            window = Window(call.options.stream_coalesce_ms)
+            for run in iter_windows(raw, decoder, response, window, converter.hold):
+                yield from _emit(converter, run)
         else:
             for payload in iter_sse(raw, decoder):
                 chunk = converter.convert(payload)
@@ -218,15 +216,18 @@ def iter_chunks(response: httpx.Response, call: Call) -> Generator[Chunk, None, 
 
 
 async def aiter_chunks(response: httpx.Response, call: Call) -> AsyncGenerator[Chunk, None]:
-    """Async twin of :func:`iter_chunks`; coalescing reads ahead (see ``_batches``)."""
+    """Async twin of :func:`iter_chunks`; the coalescing window reads ahead (see ``_batches``)."""
     converter, decoder = ChunkConverter(call), SSEDecoder()
     raw = response.aiter_bytes()
-    ahead = ReadAhead(raw, decoder) if call.options.stream_coalesce else None
+    ahead = ReadAhead(raw, decoder) if call.options.stream_coalesce_ms else None
     try:
         if ahead is not None:
-            while payloads := await ahead.next_batch():
-                for merged in converter.convert_all(payloads):
-                    yield merged
+            window = Window(call.options.stream_coalesce_ms)
+            # Closed here, not by the loop's finalizer: a caller that leaves leaves no task.
+            async with contextlib.aclosing(aiter_windows(ahead, window, converter.hold)) as runs:
+                async for run in runs:
+                    for merged in _emit(converter, run):
+                        yield merged
         else:
             async for payload in aiter_sse(raw, decoder):
                 chunk = converter.convert(payload)

@@ -60,23 +60,47 @@ def test_capacity_stops_at_the_first_failing_step_and_the_plot_draws_each_case()
 
     from bench._capacity_report import steps_table
     from bench._svg import capacity_plot
-    from bench.capacity import CASES, best_step, capacity
+    from bench.capacity import CASES, LIMITS, best_step, capacity
 
     def row(case: str, streams: int, p99: float) -> dict[str, object]:
         return {"case": case, "streams": streams, "p50_ms": p99 / 3, "p99_ms": p99, "max_ms": p99 * 2,
                 "startup_p99_ms": 9.0, "errors": 0, "passed": p99 <= 50}  # fmt: skip
 
     rows = [row("openai", 5, 20), row("openai", 10, 80), row("plugin", 5, 10), row("plugin", 10, 40),
-            row("plugin", 15, 90), row("plugin", 20, 45), row("plugin_coalesce", 5, 8)]  # fmt: skip
+            row("plugin", 15, 90), row("plugin", 20, 45), row("plugin_window", 5, 8)]  # fmt: skip
     # Sustained: plugin's pass at 20 after its failure at 15 is luck (a GC missed the window).
     assert [capacity(rows, c) for c in CASES] == [5, 10, 5]
     assert [best_step(rows, c) for c in CASES] == [5, 20, 5]
-    svg = ET.fromstring(capacity_plot(rows, CASES, 50.0, {c: capacity(rows, c) for c in CASES}))
+    svg = ET.fromstring(capacity_plot(rows, CASES, LIMITS, {c: capacity(rows, c) for c in CASES}))
     lines = svg.findall("{http://www.w3.org/2000/svg}polyline")
     assert [len(line.get("points", "").split()) for line in lines] == [2, 4, 1]
+    texts = "".join(t.text or "" for t in svg.iter("{http://www.w3.org/2000/svg}text"))
+    assert "p99 50 ms" in texts and "p99 60 ms" in texts  # each case's limit
     table = steps_table(rows)
-    assert table.count("\n") == len(rows) + 1 and "| 15 | plugin | 30.0 / 90.0 / 180.0 |" in table
-    assert table.splitlines()[2].split(" | ")[4] == "-"  # tokens per chunk, when not measured
+    assert (
+        table.count("\n") == len(rows) + 1 and "| 1 | 15 | plugin | 30.0 / 90.0 / 180.0 |" in table
+    )
+    assert table.splitlines()[2].split(" | ")[5] == "-"  # tokens per chunk, when not measured
+
+
+def test_the_search_brackets_the_capacity_then_bisects_it() -> None:
+    from bench._capacity_search import Search
+
+    def run(capacity: int, start: int) -> list[int]:
+        search, loads = Search(start), []
+        while (load := search.next()) is not None:
+            loads.append(load)
+            search.record(load, load <= capacity)
+        # Within the resolution below the capacity, never above it.
+        assert capacity - max(1, round(capacity * 0.08)) <= search.low <= capacity, loads
+        return loads
+
+    assert run(37, 12) == [12, 18, 27, 41, 34, 37, 39]
+    assert run(18, 18) == [18, 27, 22, 20, 19]
+    assert run(26, 18) == [18, 27, 22, 24, 25]  # 25: within 8% of 26
+    assert run(3, 12) == [12, 6, 3, 4]
+    assert run(0, 12) == [12, 6, 3, 1]
+    assert len(run(400, 12)) == 10  # the top of the range ends the search
 
 
 def test_the_p99_crossing_lies_between_the_capacity_and_the_first_failing_step() -> None:

@@ -1,9 +1,8 @@
-"""stream_coalesce through a real ``litellm --config`` proxy, read with the OpenAI SDK.
+"""stream_coalesce_ms through a real ``litellm --config`` proxy, read with the OpenAI SDK.
 
-The container here sends each answer in one burst (the reference's ``buffered`` fault), so the
-proxy's read-ahead finds many events at once and merges them. The same requests to a deployment
-without coalescing must give the SDK the same text, reasoning, tool calls, logprobs, finish
-reason and usage, from fewer chunks.
+The container here sends a token every 20 ms, and the merged deployment holds them for 100 ms.
+The same requests to a deployment without the window must give the SDK the same text,
+reasoning, tool calls, logprobs, finish reason and usage, from fewer chunks.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ def proxy(test_creds: TestCredentials, tmp_path_factory: pytest.TempPathFactory)
     config = EmulatorConfig(
         region="us-east-1",
         credentials=(test_creds,),
-        reference=ReferenceConfig(reasoning=True, faults=frozenset({"buffered"})),
+        reference=ReferenceConfig(reasoning=True, itl_ms=20),
     )
     with run_emulator(config) as emulator:
         params = {"model": "sagemaker_openai/demo-endpoint", "api_base": emulator,
@@ -38,7 +37,7 @@ def proxy(test_creds: TestCredentials, tmp_path_factory: pytest.TempPathFactory)
         proxy_config = {
             "model_list": [
                 {"model_name": "plain", "litellm_params": params},
-                {"model_name": "merged", "litellm_params": {**params, "stream_coalesce": True}},
+                {"model_name": "merged", "litellm_params": {**params, "stream_coalesce_ms": 100}},
             ],
             "litellm_settings": {"custom_provider_map": [
                 {"provider": "sagemaker_openai", "custom_handler": "litellm_sagemaker_openai.handler"}]},

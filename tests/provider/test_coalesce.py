@@ -1,8 +1,10 @@
-"""stream_coalesce: what merges, what never does, the option, and streams through LiteLLM (respx).
+"""stream_coalesce_ms: what merges, what never does, the option, the read-ahead, and streams
+through LiteLLM (respx).
 
-Generated streams are in tests/fuzz/test_coalesce_fuzz.py; real sockets, a slow consumer and
-abandoned read-ahead streams in tests/integration/test_coalesce_loopback.py; a real proxy with
-the OpenAI SDK in tests/integration/test_proxy_coalesce.py.
+The window's edges are in tests/provider/test_window.py; generated streams in
+tests/fuzz/test_coalesce_fuzz.py; the reference's token cadence, on against off, and callers
+that leave in tests/integration/test_coalesce_loopback.py; a real proxy with the OpenAI SDK in
+tests/integration/test_proxy_coalesce.py.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from litellm_sagemaker_openai import _batches
 from litellm_sagemaker_openai._batches import ReadAhead
 from litellm_sagemaker_openai._coalesce import coalesce_chunks
 from litellm_sagemaker_openai._sse import SSEDecoder
-from litellm_sagemaker_openai._stream import ChunkConverter
 
 SSE_HEADERS = {"content-type": "text/event-stream"}
 
@@ -110,36 +111,20 @@ def test_a_run_stops_at_the_first_unmergeable_chunk_and_starts_again() -> None:
         "ab", None, "cd"]  # fmt: skip
 
 
-def test_convert_all_sends_the_chunks_before_an_error_event_then_raises() -> None:
-    from litellm_sagemaker_openai._options import Options
-    from litellm_sagemaker_openai._request import prepare
-
-    call = prepare("sagemaker_openai/ep", MESSAGES, Options({}, CREDS), {}, stream=True)
-    error = {"error": {"message": "boom", "type": "internal_server_error", "code": 500}}
-    payloads = [json.dumps(e) for e in (chunk({"content": "a"}), chunk({"content": "b"}), error)]
-    converter = ChunkConverter(call)
-    out = converter.convert_all(payloads)
-    assert next(out).choices[0].delta.content == "ab"
-    with pytest.raises(litellm.exceptions.InternalServerError, match="boom"):
-        next(out)
-    lone = next(ChunkConverter(call).convert_all([payloads[0]]))
-    assert lone.model_dump() == ChunkConverter(call).convert(payloads[0]).model_dump()
-
-
 def test_a_bad_option_is_a_configuration_error_before_any_request() -> None:
     with (
         respx.mock(assert_all_called=False) as mock,
-        pytest.raises(litellm.BadRequestError, match="stream_coalesce"),
+        pytest.raises(litellm.BadRequestError, match="stream_coalesce_ms must be a number"),
     ):
         route = mock.post(EP_URL).respond(200, content=sse(*RICH_STREAM), headers=SSE_HEADERS)
         litellm.completion(model="sagemaker_openai/ep", messages=MESSAGES, stream=True,
-                           stream_coalesce=2, **CREDS)  # fmt: skip
+                           stream_coalesce_ms="soon", **CREDS)  # fmt: skip
     assert not route.called
 
 
-def _stream(sync: bool, coalesce: bool, events: tuple[dict[str, Any], ...]) -> list[Any]:
+def _stream(sync: bool, coalesce: float, events: tuple[dict[str, Any], ...]) -> list[Any]:
     args = {"model": "sagemaker_openai/ep", "messages": MESSAGES, "stream": True,
-            "stream_options": {"include_usage": True}, "stream_coalesce": coalesce, **CREDS}  # fmt: skip
+            "stream_options": {"include_usage": True}, "stream_coalesce_ms": coalesce, **CREDS}  # fmt: skip
     if sync:
         return list(litellm.completion(**args))
 
@@ -151,13 +136,14 @@ def _stream(sync: bool, coalesce: bool, events: tuple[dict[str, Any], ...]) -> l
 
 @pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
 def test_litellm_builds_the_same_message_from_fewer_chunks(sync: bool) -> None:
-    """respx delivers the body in one piece: every mergeable event arrives together."""
+    """respx delivers the body in one piece: every mergeable event after the first is merged."""
     with respx.mock() as mock:
         route = mock.post(EP_URL).respond(200, content=sse(*RICH_STREAM), headers=SSE_HEADERS)
-        plain = _stream(sync, False, RICH_STREAM)
-        coalesced = _stream(sync, True, RICH_STREAM)
-    assert "stream_coalesce" not in json.loads(route.calls[-1].request.content)
-    assert len(coalesced) < len(plain)
+        plain = _stream(sync, 0, RICH_STREAM)
+        coalesced = _stream(sync, 50, RICH_STREAM)
+    assert "stream_coalesce_ms" not in json.loads(route.calls[-1].request.content)
+    # The first event; the rest merged; LiteLLM's own finish chunk; usage.
+    assert len(coalesced) == 4 < len(plain)
 
     def built(chunks: list[Any]) -> dict[str, Any]:
         message = litellm.stream_chunk_builder(chunks)
@@ -177,6 +163,16 @@ async def _pieces(*pieces: bytes) -> AsyncIterator[bytes]:
         yield piece
 
 
+async def _take_all(ahead: ReadAhead) -> list[list[str]]:
+    batches: list[list[str]] = []
+    while await ahead.wait():
+        batch, _ = ahead.take()
+        if not batch:
+            return batches
+        batches.append(batch)
+    raise AssertionError("wait() without a deadline returned False")
+
+
 @pytest.mark.asyncio
 async def test_read_ahead_pauses_at_its_limit_and_delivers_everything_in_order(
     monkeypatch: pytest.MonkeyPatch,
@@ -184,10 +180,9 @@ async def test_read_ahead_pauses_at_its_limit_and_delivers_everything_in_order(
     monkeypatch.setattr(_batches, "READ_AHEAD_CHARS", 30)
     events = [f'data: {{"n": {i}, "pad": "{"x" * 10}"}}\n\n'.encode() for i in range(20)]
     ahead = ReadAhead(_pieces(*events, b"data: [DONE]\n\n"), SSEDecoder())
+    await ahead.wait(deadline=0)  # starts the reader, returns at once
     await asyncio.sleep(0.05)  # the reader runs alone: it must stop at the limit, not read all
-    batches = []
-    while batch := await ahead.next_batch():
-        batches.append(batch)
+    batches = await _take_all(ahead)
     assert [json.loads(p)["n"] for b in batches for p in b] == list(range(20))
     assert len(batches) > 1 and max(sum(map(len, b)) for b in batches) < 30 + 40
 
@@ -199,9 +194,11 @@ async def test_read_ahead_raises_a_read_error_after_the_payloads_before_it() -> 
         raise httpx.ReadError("connection reset")
 
     ahead = ReadAhead(broken(), SSEDecoder())
-    assert await ahead.next_batch() == ['{"n": 1}']
+    assert await ahead.wait()
+    assert ahead.take()[0] == ['{"n": 1}']
+    assert await ahead.wait()
     with pytest.raises(httpx.ReadError):
-        await ahead.next_batch()
+        ahead.take()
 
 
 @pytest.mark.asyncio
@@ -212,6 +209,6 @@ async def test_read_ahead_stop_cancels_its_reader() -> None:
             yield b'data: {"n": 1}\n\n'
 
     ahead = ReadAhead(endless(), SSEDecoder())
-    assert await ahead.next_batch()
+    assert await ahead.wait() and ahead.take()[0]
     await ahead.stop()
     assert not [t for t in asyncio.all_tasks() if "ReadAhead._read" in repr(t.get_coro())]

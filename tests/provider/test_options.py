@@ -51,31 +51,33 @@ def test_no_option_reaches_the_request_body() -> None:
 
 def test_defaults_and_per_call_values_win_over_the_deployments() -> None:
     defaults = Options.defaults()
-    assert defaults.stream_coalesce is False and defaults.container_model == ""
+    assert defaults.stream_coalesce_ms == 0 and defaults.container_model == ""
     assert defaults.token_expiry == 43200 and defaults.api_key is None
     options = Options.from_litellm(
         {
-            "litellm_params": {"stream_coalesce": True, "container_model": "a", "model_id": "ic"},
+            "litellm_params": {"stream_coalesce_ms": 50, "container_model": "a", "model_id": "ic"},
             "optional_params": {"container_model": "b", "model_id": None},
         }
     )
-    assert options.stream_coalesce is True  # the deployment's
+    assert options.stream_coalesce_ms == 50  # the deployment's
     assert options.container_model == "b"  # the call's
     assert options.model_id == "ic"  # a None in the call does not erase the deployment's
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"),
-    [(True, True), (False, False), ("true", True), (" False ", False), ("1", True), ("0", False)],
+    ("value", "expected"), [(50, 50.0), ("20", 20.0), (0, 0.0), (1000, 1000.0)]
 )
-def test_boolean_options_take_yaml_and_environment_spellings(value: Any, expected: bool) -> None:
-    assert Options({}, {"stream_coalesce": value}).stream_coalesce is expected
+def test_stream_coalesce_ms_takes_milliseconds_from_0_to_1000(value: Any, expected: float) -> None:
+    assert Options({}, {"stream_coalesce_ms": value}).stream_coalesce_ms == expected
 
 
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"stream_coalesce": "yes please"}, "stream_coalesce must be true or false"),
+        ({"stream_coalesce_ms": True}, "stream_coalesce_ms must be a number of milliseconds"),
+        ({"stream_coalesce_ms": -1}, "stream_coalesce_ms must be a number of milliseconds"),
+        ({"stream_coalesce_ms": 1001}, "stream_coalesce_ms must be a number of milliseconds"),
+        ({"stream_coalesce_ms": "soon"}, "stream_coalesce_ms must be a number of milliseconds"),
         ({"token_expiry": 0.5}, "token_expiry"),
         ({"token_expiry": 43201}, "token_expiry"),
         ({"token_expiry": "1h"}, "token_expiry"),

@@ -25,6 +25,7 @@ from ._iterators import AsyncChunkStream, ChunkStream
 from ._open import PendingOpen, open_translated
 from ._options import Options
 from ._request import Call, prepare
+from ._routing import PROVIDER
 from ._send import complete_async, complete_sync, open_sync
 from ._stream import Chunk
 
@@ -56,6 +57,38 @@ def _guard(call: Call, opener: Callable[[], Any]) -> Any:
         raise setup_error(exc, model=call.model) from None
 
 
+def _refusal(kwargs: dict[str, Any], what: str) -> Exception:
+    model = kwargs.get("model") or PROVIDER
+    message = (
+        f"{PROVIDER} serves chat completions only: SageMaker's OpenAI-compatible route is "
+        f"/openai/v1/chat/completions, and has no {what}. Call litellm.completion or "
+        "acompletion (a proxy's /v1/chat/completions), or reach this endpoint's other tasks "
+        "through LiteLLM's sagemaker/ provider, which calls InvokeEndpoint"
+    )
+    return build_error(SageMakerConfigurationError, message, model=str(model), status=400)
+
+
+def _refuse(what: str) -> Callable[..., Any]:
+    """A CustomLLM method for a call the route cannot serve: a 400 at once, never retried.
+
+    LiteLLM's own defaults raise a 500 "Not implemented yet!", which the Router retries.
+    """
+
+    def refuse(self: CustomLLM, **kwargs: Any) -> Any:
+        raise _refusal(kwargs, what)
+
+    return refuse
+
+
+def _arefuse(what: str) -> Callable[..., Any]:
+    """The async twin of :func:`_refuse`."""
+
+    async def refuse(self: CustomLLM, **kwargs: Any) -> Any:
+        raise _refusal(kwargs, what)
+
+    return refuse
+
+
 class SageMakerOpenAI(CustomLLM):
     """LiteLLM provider for ``sagemaker_openai/<endpoint>[/<inference-component>]``.
 
@@ -66,6 +99,14 @@ class SageMakerOpenAI(CustomLLM):
 
     def __repr__(self) -> str:
         return "SageMakerOpenAI()"
+
+    # Every other call LiteLLM routes to a CustomLLM (litellm/llms/custom_llm.py).
+    embedding = _refuse("embeddings endpoint")
+    aembedding = _arefuse("embeddings endpoint")
+    image_generation = _refuse("image generation")
+    aimage_generation = _arefuse("image generation")
+    image_edit = _refuse("image editing")
+    aimage_edit = _arefuse("image editing")
 
     def completion(self, **kwargs: Any) -> ModelResponse:  # type: ignore[override]
         call = _call(False, kwargs)

@@ -18,7 +18,14 @@ from litellm.types.utils import ModelResponse
 from ._answer import completion_response, state_cost
 from ._clients import async_client, sync_client
 from ._cost import Interval, attach, cost_of, start
-from ._errors import SageMakerStreamError, build_error, error_for_status, error_for_transport
+from ._errors import (
+    PROXY_REQUEST_ID_HEADER,
+    SageMakerStreamError,
+    build_error,
+    error_for_status,
+    error_for_transport,
+    request_id,
+)
 from ._exceptions import StreamError
 from ._hints import with_hint
 from ._request import Call
@@ -231,6 +238,12 @@ def parse_completion(call: Call, response: httpx.Response, body: bytes) -> Model
     # stream builder do: the deployment, priced as sagemaker_openai/<model>. The container's name
     # for itself (often just "default" or a local path) is kept beside it.
     result._hidden_params.update(custom_llm_provider=PROVIDER, container_model=result.model)
+    rid = request_id(response)
+    if rid is not None:
+        # additional_headers' llm_provider-* entries become the proxy's response headers.
+        result._hidden_params.update(
+            sagemaker_request_id=rid, additional_headers={PROXY_REQUEST_ID_HEADER: rid}
+        )
     result.model = call.name
     cost = cost_of(response)
     if cost is not None:

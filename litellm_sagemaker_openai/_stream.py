@@ -22,10 +22,12 @@ from ._batches import ReadAhead, iter_batches
 from ._coalesce import coalesce_chunks
 from ._cost import cost_of
 from ._errors import (
+    REQUEST_ID_HEADER,
     SageMakerStreamError,
     build_error,
     error_for_status,
     error_for_transport,
+    request_id,
 )
 from ._exceptions import StreamError
 from ._request import Call
@@ -43,10 +45,11 @@ DRAIN_TIMEOUT: Final = 0.1
 class ChunkConverter:
     """Stateful per-stream conversion; shared by the sync and async iterators."""
 
-    __slots__ = ("_builder", "_call", "finish_reason", "usage")
+    __slots__ = ("_builder", "_call", "_response", "finish_reason", "usage")
 
-    def __init__(self, call: Call) -> None:
+    def __init__(self, call: Call, response: httpx.Response | None = None) -> None:
         self._call = call
+        self._response = response  # for SageMaker's request id, on chunks and errors
         self._builder = ChunkBuilder()
         self.finish_reason: str | None = None
         self.usage: dict[str, Any] | None = None
@@ -91,8 +94,18 @@ class ChunkConverter:
             error = data["error"]
             code = error.get("code") if isinstance(error, dict) else None
             status = code if isinstance(code, int) and 400 <= code <= 599 else 500
+            rid = request_id(self._response)
             raise error_for_status(
-                status, payload.encode(), ref=self._call.ref, region=self._call.region
+                status,
+                payload.encode(),
+                ref=self._call.ref,
+                region=self._call.region,
+                response=httpx.Response(
+                    status,
+                    headers={REQUEST_ID_HEADER: rid} if rid else None,
+                    content=payload.encode(),
+                    request=self._response.request if self._response is not None else None,
+                ),
             )
         check_chunk(data)
         return data
@@ -120,6 +133,7 @@ class ChunkConverter:
         chunk._hidden_params = {
             "custom_llm_provider": PROVIDER,
             "container_model": container_model,
+            "sagemaker_request_id": request_id(self._response),
         }
         return chunk
 
@@ -194,7 +208,7 @@ async def _adrain(raw: AsyncIterator[bytes], response: httpx.Response) -> None:
 
 def iter_chunks(response: httpx.Response, call: Call) -> Generator[Chunk, None, None]:
     """Sync stream of LiteLLM chunks over an open response; always closes it."""
-    converter, decoder = ChunkConverter(call), SSEDecoder()
+    converter, decoder = ChunkConverter(call, response), SSEDecoder()
     raw = response.iter_bytes()
     try:
         if call.options.stream_coalesce:
@@ -219,7 +233,7 @@ def iter_chunks(response: httpx.Response, call: Call) -> Generator[Chunk, None, 
 
 async def aiter_chunks(response: httpx.Response, call: Call) -> AsyncGenerator[Chunk, None]:
     """Async twin of :func:`iter_chunks`; coalescing reads ahead (see ``_batches``)."""
-    converter, decoder = ChunkConverter(call), SSEDecoder()
+    converter, decoder = ChunkConverter(call, response), SSEDecoder()
     raw = response.aiter_bytes()
     ahead = ReadAhead(raw, decoder) if call.options.stream_coalesce else None
     try:

@@ -18,6 +18,8 @@ from typing import Any
 import litellm
 from litellm.integrations.custom_logger import CustomLogger
 
+from ._errors import PROXY_REQUEST_ID_HEADER
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -76,6 +78,18 @@ class LoopCapture(CustomLogger):
             Caller(kwargs.get("litellm_call_id"), loop, None if task is None else weakref.ref(task))
         )
         return None
+
+    async def async_post_call_response_headers_hook(
+        self, data: dict[str, Any], user_api_key_dict: Any, response: Any, *args: Any, **kw: Any
+    ) -> dict[str, str] | None:
+        """SageMaker's request id of a stream, as a proxy response header.
+
+        A non-stream answer carries it in ``_hidden_params["additional_headers"]``, which the
+        proxy sends; LiteLLM builds a stream's hidden params before the plugin sees its headers.
+        """
+        stream = getattr(response, "completion_stream", None)
+        rid = getattr(stream, "request_id", None)
+        return {PROXY_REQUEST_ID_HEADER: rid} if isinstance(rid, str) else None
 
 
 LOOP_CAPTURE = LoopCapture()

@@ -13,6 +13,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 
 import httpx
 
+from ._errors import request_id
 from ._request import Call
 from ._stream import Chunk, aiter_chunks, iter_chunks
 from ._threads import CLOSE_POOL
@@ -39,6 +40,11 @@ class ChunkStream:
         if self._chunks is None:
             self._chunks = iter_chunks(self._response, self._call)
         return next(self._chunks)
+
+    @property
+    def request_id(self) -> str | None:
+        """SageMaker's ``x-amzn-RequestId`` for this stream."""
+        return request_id(self._response)
 
     def close(self) -> None:
         """Stop reading and give the connection back (closed, as the answer is unfinished)."""
@@ -105,6 +111,15 @@ class AsyncChunkStream:
             raise StopAsyncIteration
         self._loop = asyncio.get_running_loop()
         return await self._opener(self._call)
+
+    @property
+    def request_id(self) -> str | None:
+        """SageMaker's ``x-amzn-RequestId`` for this stream, once its headers are in."""
+        response, pending = self._response, self._pending
+        opened = pending is not None and pending.done() and not pending.cancelled()
+        if response is None and opened and pending is not None and pending.exception() is None:
+            response = pending.result()
+        return request_id(response)
 
     async def aclose(self) -> None:
         """Stop reading and give the connection back (closed, as the answer is unfinished)."""

@@ -91,8 +91,9 @@ def test_each_sagemaker_error_is_typed_authored_and_has_the_request_id(
     cls, status, author = EXPECTED[fault]
     with pytest.raises(cls) as info:
         _call(mode, f"sagemaker_openai/{_endpoint(fault)}", failing)
+    assert type(info.value) is cls
     error: Any = info.value
-    assert type(error) is cls and error.status_code == status
+    assert error.status_code == status
     assert error.error_author == author
     rid = error.sagemaker_request_id
     assert rid and f"SageMaker request id {rid}" in str(error)

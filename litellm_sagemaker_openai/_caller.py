@@ -19,6 +19,7 @@ import litellm
 from litellm.integrations.custom_logger import CustomLogger
 
 from ._errors import PROXY_REQUEST_ID_HEADER
+from ._iterators import stream_request_id
 
 
 @dataclass(frozen=True)
@@ -87,9 +88,8 @@ class LoopCapture(CustomLogger):
         A non-stream answer carries it in ``_hidden_params["additional_headers"]``, which the
         proxy sends; LiteLLM builds a stream's hidden params before the plugin sees its headers.
         """
-        stream = getattr(response, "completion_stream", None)
-        rid = getattr(stream, "request_id", None)
-        return {PROXY_REQUEST_ID_HEADER: rid} if isinstance(rid, str) else None
+        rid = stream_request_id(response)
+        return {PROXY_REQUEST_ID_HEADER: rid} if rid is not None else None
 
 
 LOOP_CAPTURE = LoopCapture()

@@ -21,7 +21,7 @@ from litellm.types.utils import ModelResponse
 from ._caller import current_caller, install_loop_capture, leave_logging_lists
 from ._errors import SageMakerConfigurationError, build_error, setup_error
 from ._exceptions import ConfigurationError, CredentialsError
-from ._iterators import AsyncChunkStream, ChunkStream
+from ._iterators import AsyncChunkStream, ChunkStream, remember_stream
 from ._open import PendingOpen, open_translated
 from ._options import Options
 from ._request import Call, prepare
@@ -122,7 +122,9 @@ class SageMakerOpenAI(CustomLLM):
     def streaming(self, **kwargs: Any) -> Iterator[Chunk]:  # type: ignore[override]
         call = _call(True, kwargs)
         response = _guard(call, lambda: open_sync(call))
-        return ChunkStream(call, response)
+        stream = ChunkStream(call, response)
+        remember_stream(kwargs.get("logging_obj"), stream)
+        return stream
 
     # A plain def, not ``async def``: it must start the open before returning (module doc).
     def astreaming(self, **kwargs: Any) -> AsyncIterator[Chunk]:  # type: ignore[override]
@@ -137,8 +139,11 @@ class SageMakerOpenAI(CustomLLM):
         pending = PendingOpen(caller, call)
         if pending.wait_briefly():
             response = pending.future.result()  # raises the open's error, typed
-            return AsyncChunkStream(call, response, caller.loop)
-        return AsyncChunkStream(call, loop=caller.loop, pending=pending.future)
+            stream = AsyncChunkStream(call, response, caller.loop)
+        else:
+            stream = AsyncChunkStream(call, loop=caller.loop, pending=pending.future)
+        remember_stream(kwargs.get("logging_obj"), stream)
+        return stream
 
 
 def _log_pre_call(logging_obj: Any, call: Call, messages: list[Any]) -> None:

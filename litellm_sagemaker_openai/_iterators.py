@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 
 import httpx
@@ -154,3 +155,21 @@ def _close_on_loop(loop: asyncio.AbstractEventLoop, response: httpx.Response) ->
     task = loop.create_task(response.aclose())
     _closing.add(task)
     task.add_done_callback(_closing.discard)
+
+
+# LiteLLM's stream wrappers (and the Router's around them) hide the plugin's iterator inside a
+# generator; the call's logging object is what every layer shares.
+_STREAM_ATTR = "_sagemaker_openai_stream"
+
+
+def remember_stream(logging_obj: object, stream: ChunkStream | AsyncChunkStream) -> None:
+    """Note the stream on its call's logging object, for :func:`stream_request_id`."""
+    with contextlib.suppress(AttributeError, TypeError):
+        setattr(logging_obj, _STREAM_ATTR, weakref.ref(stream))
+
+
+def stream_request_id(response: object) -> str | None:
+    """SageMaker's request id of the plugin's stream under LiteLLM's ``response``, if known."""
+    ref = getattr(getattr(response, "logging_obj", None), _STREAM_ATTR, None)
+    stream = ref() if isinstance(ref, weakref.ref) else None
+    return stream.request_id if isinstance(stream, ChunkStream | AsyncChunkStream) else None

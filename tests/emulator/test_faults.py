@@ -7,6 +7,7 @@ drifts from it fails here; botocore's own parser reads every answer as AWS SDK u
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import botocore.session
@@ -119,3 +120,14 @@ def test_the_flag_parses_and_refuses_with_the_list() -> None:
     with pytest.raises(ValueError, match="unknown fault"):
         EmulatorConfig(credentials=(CREDS,), faults={("ep", None): "Nope"})
     assert build_parser().parse_args(["--fail", "a=InternalFailure"]).fail == ["a=InternalFailure"]
+
+
+def test_the_emulator_docs_table_lists_every_fault_as_the_table_answers_it() -> None:
+    page = Path(__file__).parents[2] / "docs" / "local-testing" / "emulator.md"
+    section = page.read_text().split("## SageMaker's own errors")[1].split("\n## ")[0]
+    rows = {
+        cells[0].strip("` "): (int(cells[1]), cells[2].strip("` "))
+        for line in section.splitlines()
+        if len(cells := line.strip("|").split("|")) >= 3 and cells[1].strip().isdigit()
+    }
+    assert rows == {name: (fault.status, fault.error_type) for name, fault in FAULTS.items()}

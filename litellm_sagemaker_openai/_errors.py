@@ -70,6 +70,7 @@ PROXY_REQUEST_ID_HEADER: Final = f"llm_provider-{REQUEST_ID_HEADER}"  # as LiteL
 THROTTLED: Final = frozenset({"ThrottlingException"})
 UNAVAILABLE: Final = frozenset({"InternalDependencyException"})
 _NOT_FOUND_RE: Final = re.compile(r"\bnot found\b", re.IGNORECASE)
+_ERROR_TYPE_RE: Final = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,99}")
 IAM_HINT: Final = (
     'the identity that signed the token needs sagemaker:CallWithBearerToken (Resource "*") '
     "and sagemaker:InvokeEndpoint on arn:aws:sagemaker:{region}:<account>:endpoint/{endpoint}"
@@ -130,7 +131,8 @@ def sagemaker_error_type(fields: dict[str, Any], response: httpx.Response | None
     header = response.headers.get("x-amzn-errortype") if response is not None else None
     named = header or fields.get("__type")
     # "ValidationError:http://internal.amazon.com/..." is how some AWS front ends spell it.
-    return str(named).split(":")[0].rsplit("#", 1)[-1] or None if named else None
+    name = str(named).split(":")[0].rsplit("#", 1)[-1] if named else ""
+    return name if _ERROR_TYPE_RE.fullmatch(name) else None
 
 
 def _sagemaker_class(error_type: str, text: str) -> type[Exception] | None:
@@ -166,6 +168,7 @@ def error_for_status(
     fields = _body_fields(body)
     error_type = sagemaker_error_type(fields, response)
     log_stream = fields.get("LogStreamArn") if status == 424 else None
+    log_stream = redact(log_stream)[:300] if isinstance(log_stream, str) else None
     if status == 424:
         status, fields = _unwrap_424(fields)
         if status != 424:
@@ -217,22 +220,39 @@ def error_for_status(
     author = "sagemaker" if error_type else "container"
     text += _authorship(author, error_type, status, rid, log_stream)
     error = build_error(cls, text, model=model, status=status, response=response)
+    return _tag(error, author, error_type, rid, log_stream)
+
+
+def _tag(
+    error: Exception, author: str, error_type: str | None, rid: str | None, log_stream: str | None
+) -> Exception:
     error.error_author = author  # type: ignore[attr-defined]
     error.sagemaker_error_type = error_type  # type: ignore[attr-defined]
     error.sagemaker_request_id = rid  # type: ignore[attr-defined]
-    error.log_stream_arn = log_stream if isinstance(log_stream, str) else None  # type: ignore[attr-defined]
+    error.log_stream_arn = log_stream  # type: ignore[attr-defined]
     return error
 
 
+def answer_error(message: str, *, model: str, answer: httpx.Response | None) -> Exception:
+    """A container's answer the provider cannot use: BadGatewayError that is a StreamError.
+
+    It names SageMaker's request id of that answer, like every error from the route.
+    """
+    rid = request_id(answer)
+    tail = f" [written by the container; SageMaker request id {rid}]" if rid else ""
+    error = build_error(SageMakerStreamError, message + tail, model=model, status=502)
+    return _tag(error, "container", None, rid, None)
+
+
 def _authorship(
-    author: str, error_type: str | None, status: int, rid: str | None, log_stream: object
+    author: str, error_type: str | None, status: int, rid: str | None, log_stream: str | None
 ) -> str:
     """The message's tail: who wrote the error, where its logs are, and the request id."""
     if author == "sagemaker":
         parts = [f"written by SageMaker: {error_type}"]
     else:
         parts = [f"written by the container (status {status})"]
-    if isinstance(log_stream, str):
+    if log_stream:
         parts.append(f"container logs: CloudWatch {log_stream}")
     if rid:
         parts.append(f"SageMaker request id {rid}")

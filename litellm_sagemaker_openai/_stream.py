@@ -24,7 +24,7 @@ from ._cost import cost_of
 from ._errors import (
     REQUEST_ID_HEADER,
     SageMakerStreamError,
-    build_error,
+    answer_error,
     error_for_status,
     error_for_transport,
     request_id,
@@ -158,18 +158,17 @@ class ChunkConverter:
     def check_complete(self, decoder: SSEDecoder) -> None:
         """A stream that ends with neither ``[DONE]`` nor a finish_reason was cut short."""
         if not decoder.done and self.finish_reason is None:
-            raise build_error(
-                SageMakerStreamError,
+            raise answer_error(
                 "the stream ended before [DONE] and before any finish_reason: the container or "
                 "the connection closed mid-answer, so the reply is incomplete",
                 model=self._call.model,
-                status=502,
+                answer=self._response,
             )
 
 
 def _wrap(exc: Exception, call: Call, response: httpx.Response) -> Exception:
     if isinstance(exc, StreamError) and not isinstance(exc, SageMakerStreamError):
-        return build_error(SageMakerStreamError, str(exc), model=call.model, status=502)
+        return answer_error(str(exc), model=call.model, answer=response)
     if isinstance(exc, httpx.RequestError):  # transport failures, and DecodingError (bad gzip)
         return error_for_transport(exc, model=call.model, url=call.url, response=response)
     return exc

@@ -18,6 +18,9 @@ from typing import Any
 import litellm
 from litellm.integrations.custom_logger import CustomLogger
 
+from ._errors import PROXY_REQUEST_ID_HEADER
+from ._iterators import stream_request_id
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -76,6 +79,17 @@ class LoopCapture(CustomLogger):
             Caller(kwargs.get("litellm_call_id"), loop, None if task is None else weakref.ref(task))
         )
         return None
+
+    async def async_post_call_response_headers_hook(
+        self, data: dict[str, Any], user_api_key_dict: Any, response: Any, *args: Any, **kw: Any
+    ) -> dict[str, str] | None:
+        """SageMaker's request id of a stream, as a proxy response header.
+
+        A non-stream answer carries it in ``_hidden_params["additional_headers"]``, which the
+        proxy sends; LiteLLM builds a stream's hidden params before the plugin sees its headers.
+        """
+        rid = stream_request_id(response)
+        return {PROXY_REQUEST_ID_HEADER: rid} if rid is not None else None
 
 
 LOOP_CAPTURE = LoopCapture()

@@ -63,6 +63,14 @@ _CONTEXT_RE: Final = re.compile(
     re.IGNORECASE,
 )
 _MAX_MESSAGE: Final = 600
+REQUEST_ID_HEADER: Final = "x-amzn-requestid"
+PROXY_REQUEST_ID_HEADER: Final = f"llm_provider-{REQUEST_ID_HEADER}"  # as LiteLLM's proxy names it
+# SageMaker's own error types whose class is not the one their status gives
+# (docs/provider/errors.md): throttling comes as 400 too, and 530 is no standard status.
+THROTTLED: Final = frozenset({"ThrottlingException"})
+UNAVAILABLE: Final = frozenset({"InternalDependencyException"})
+_NOT_FOUND_RE: Final = re.compile(r"\bnot found\b", re.IGNORECASE)
+_ERROR_TYPE_RE: Final = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,99}")
 IAM_HINT: Final = (
     'the identity that signed the token needs sagemaker:CallWithBearerToken (Resource "*") '
     "and sagemaker:InvokeEndpoint on arn:aws:sagemaker:{region}:<account>:endpoint/{endpoint}"
@@ -109,6 +117,35 @@ def _unwrap_424(fields: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     return 424, fields
 
 
+def request_id(response: httpx.Response | None) -> str | None:
+    """SageMaker's id for one request (``x-amzn-RequestId``): what AWS support asks for."""
+    return None if response is None else response.headers.get(REQUEST_ID_HEADER)
+
+
+def sagemaker_error_type(fields: dict[str, Any], response: httpx.Response | None) -> str | None:
+    """The AWS error type of an answer SageMaker wrote itself, or None for a container's answer.
+
+    SageMaker names its errors in ``x-amzn-ErrorType`` (some AWS front ends in ``__type``); a
+    container behind the OpenAI route does not, and its answer passes through unchanged.
+    """
+    header = response.headers.get("x-amzn-errortype") if response is not None else None
+    named = header or fields.get("__type")
+    # "ValidationError:http://internal.amazon.com/..." is how some AWS front ends spell it.
+    name = str(named).split(":")[0].rsplit("#", 1)[-1] if named else ""
+    return name if _ERROR_TYPE_RE.fullmatch(name) else None
+
+
+def _sagemaker_class(error_type: str, text: str) -> type[Exception] | None:
+    """The class for an error SageMaker wrote, where its type says more than its status."""
+    if error_type in THROTTLED:
+        return RateLimitError
+    if error_type == "ValidationError" and _NOT_FOUND_RE.search(text):
+        return NotFoundError  # deleted or never created: no retry, and a cooldown at once
+    if error_type in UNAVAILABLE:
+        return ServiceUnavailableError
+    return None
+
+
 def error_for_status(
     status: int,
     body: bytes,
@@ -117,31 +154,39 @@ def error_for_status(
     region: str,
     response: httpx.Response | None = None,
 ) -> Exception:
-    """Build the LiteLLM exception for an error response from the route or container."""
+    """Build the LiteLLM exception for an error response from the route or container.
+
+    The exception says who wrote the error (``error_author``: ``"sagemaker"`` or
+    ``"container"``), carries SageMaker's request id (``sagemaker_request_id``) and, for a
+    ModelError, the CloudWatch log stream of the container (``log_stream_arn``).
+    """
     model = f"{PROVIDER}/{ref.endpoint}" + (
         f"/{ref.inference_component}" if ref.inference_component else ""
     )
     if 300 <= status < 400:
         return _redirect_error(status, model=model, ref=ref, response=response)
     fields = _body_fields(body)
+    error_type = sagemaker_error_type(fields, response)
+    log_stream = fields.get("LogStreamArn") if status == 424 else None
+    log_stream = redact(log_stream)[:300] if isinstance(log_stream, str) else None
     if status == 424:
         status, fields = _unwrap_424(fields)
-        if status != 424 and response is not None:
-            # LiteLLM exceptions take status_code from the response, and the proxy answers its
-            # clients with it: report the container's status, not SageMaker's wrapper.
-            inner = fields.get("OriginalMessage", json.dumps(fields))
-            response = httpx.Response(
-                status,
-                headers=response.headers,
-                content=str(inner).encode(),
-                request=response.request,
-            )
+        if status != 424:
+            error_type = None  # the container wrote what SageMaker relays
+            if response is not None:
+                # LiteLLM exceptions take status_code from the response, and the proxy answers
+                # its clients with it: report the container's status, not SageMaker's wrapper.
+                inner = fields.get("OriginalMessage", json.dumps(fields))
+                response = httpx.Response(
+                    status,
+                    headers=response.headers,
+                    content=str(inner).encode(),
+                    request=response.request,
+                )
     text = redact(_message(fields, body))[:_MAX_MESSAGE]
     kind = " ".join(
         str(v) for v in (fields.get("__type"), fields.get("code"), fields.get("type")) if v
     )
-    if response is not None and response.headers.get("x-amzn-errortype"):
-        kind += " " + response.headers["x-amzn-errortype"]
     if status == 401:
         text += (
             f" (SageMaker refused the bearer token for region {region}; check the machine clock "
@@ -149,17 +194,69 @@ def error_for_status(
         )
     elif status == 403:
         text += f" ({IAM_HINT.format(region=region, endpoint=ref.endpoint)})"
-    elif status == 404:
-        text += f" ({ref.describe()} was not found in {region}; check the name and the region)"
-    if "ThrottlingException" in kind or status == 429:
-        cls: type[Exception] = RateLimitError
-    elif status in (400, 413, 422) and _CONTEXT_RE.search(text):
+    elif status == 404 or (error_type == "ValidationError" and _NOT_FOUND_RE.search(text)):
+        text += (
+            f" ({ref.describe()} was not found in {region}; check the name and the region, "
+            "or whether it was deleted)"
+        )
+    cls = _sagemaker_class(error_type, text) if error_type else None
+    if cls is None and ("ThrottlingException" in kind or status == 429):
+        cls = RateLimitError
+    elif cls is None and status in (400, 413, 422) and _CONTEXT_RE.search(text):
         cls = ContextWindowExceededError
-    else:
+    elif cls is None:
         cls = STATUS_ERRORS.get(status) or (
             BadRequestError if 400 <= status < 500 else InternalServerError
         )
-    return build_error(cls, text, model=model, status=status, response=response)
+    if cls is NotFoundError and status != 404:
+        # SageMaker says "not found" with a 400; LiteLLM's Router cools a deployment down at
+        # once for a 404, and not for a 400, and the proxy answers with this status.
+        status = 404
+        if response is not None:
+            response = httpx.Response(
+                404, headers=response.headers, content=response.content, request=response.request
+            )
+    rid = request_id(response)
+    author = "sagemaker" if error_type else "container"
+    text += _authorship(author, error_type, status, rid, log_stream)
+    error = build_error(cls, text, model=model, status=status, response=response)
+    return _tag(error, author, error_type, rid, log_stream)
+
+
+def _tag(
+    error: Exception, author: str, error_type: str | None, rid: str | None, log_stream: str | None
+) -> Exception:
+    error.error_author = author  # type: ignore[attr-defined]
+    error.sagemaker_error_type = error_type  # type: ignore[attr-defined]
+    error.sagemaker_request_id = rid  # type: ignore[attr-defined]
+    error.log_stream_arn = log_stream  # type: ignore[attr-defined]
+    return error
+
+
+def answer_error(message: str, *, model: str, answer: httpx.Response | None) -> Exception:
+    """A container's answer the provider cannot use: BadGatewayError that is a StreamError.
+
+    It names SageMaker's request id of that answer, like every error from the route.
+    """
+    rid = request_id(answer)
+    tail = f" [written by the container; SageMaker request id {rid}]" if rid else ""
+    error = build_error(SageMakerStreamError, message + tail, model=model, status=502)
+    return _tag(error, "container", None, rid, None)
+
+
+def _authorship(
+    author: str, error_type: str | None, status: int, rid: str | None, log_stream: str | None
+) -> str:
+    """The message's tail: who wrote the error, where its logs are, and the request id."""
+    if author == "sagemaker":
+        parts = [f"written by SageMaker: {error_type}"]
+    else:
+        parts = [f"written by the container (status {status})"]
+    if log_stream:
+        parts.append(f"container logs: CloudWatch {log_stream}")
+    if rid:
+        parts.append(f"SageMaker request id {rid}")
+    return " [" + "; ".join(parts) + "]"
 
 
 def _redirect_error(

@@ -21,10 +21,11 @@ from litellm.types.utils import ModelResponse
 from ._caller import current_caller, install_loop_capture, leave_logging_lists
 from ._errors import SageMakerConfigurationError, build_error, setup_error
 from ._exceptions import ConfigurationError, CredentialsError
-from ._iterators import AsyncChunkStream, ChunkStream
+from ._iterators import AsyncChunkStream, ChunkStream, remember_stream
 from ._open import PendingOpen, open_translated
 from ._options import Options
 from ._request import Call, prepare
+from ._routing import PROVIDER
 from ._send import complete_async, complete_sync, open_sync
 from ._stream import Chunk
 
@@ -56,6 +57,38 @@ def _guard(call: Call, opener: Callable[[], Any]) -> Any:
         raise setup_error(exc, model=call.model) from None
 
 
+def _refusal(kwargs: dict[str, Any], what: str) -> Exception:
+    model = kwargs.get("model") or PROVIDER
+    message = (
+        f"{PROVIDER} serves chat completions only: SageMaker's OpenAI-compatible route is "
+        f"/openai/v1/chat/completions, and has no {what}. Call litellm.completion or "
+        "acompletion (a proxy's /v1/chat/completions), or reach this endpoint's other tasks "
+        "through LiteLLM's sagemaker/ provider, which calls InvokeEndpoint"
+    )
+    return build_error(SageMakerConfigurationError, message, model=str(model), status=400)
+
+
+def _refuse(what: str) -> Callable[..., Any]:
+    """A CustomLLM method for a call the route cannot serve: a 400 at once, never retried.
+
+    LiteLLM's own defaults raise a 500 "Not implemented yet!", which the Router retries.
+    """
+
+    def refuse(self: CustomLLM, **kwargs: Any) -> Any:
+        raise _refusal(kwargs, what)
+
+    return refuse
+
+
+def _arefuse(what: str) -> Callable[..., Any]:
+    """The async twin of :func:`_refuse`."""
+
+    async def refuse(self: CustomLLM, **kwargs: Any) -> Any:
+        raise _refusal(kwargs, what)
+
+    return refuse
+
+
 class SageMakerOpenAI(CustomLLM):
     """LiteLLM provider for ``sagemaker_openai/<endpoint>[/<inference-component>]``.
 
@@ -66,6 +99,14 @@ class SageMakerOpenAI(CustomLLM):
 
     def __repr__(self) -> str:
         return "SageMakerOpenAI()"
+
+    # Every other call LiteLLM routes to a CustomLLM (litellm/llms/custom_llm.py).
+    embedding = _refuse("embeddings endpoint")
+    aembedding = _arefuse("embeddings endpoint")
+    image_generation = _refuse("image generation")
+    aimage_generation = _arefuse("image generation")
+    image_edit = _refuse("image editing")
+    aimage_edit = _arefuse("image editing")
 
     def completion(self, **kwargs: Any) -> ModelResponse:  # type: ignore[override]
         call = _call(False, kwargs)
@@ -81,7 +122,9 @@ class SageMakerOpenAI(CustomLLM):
     def streaming(self, **kwargs: Any) -> Iterator[Chunk]:  # type: ignore[override]
         call = _call(True, kwargs)
         response = _guard(call, lambda: open_sync(call))
-        return ChunkStream(call, response)
+        stream = ChunkStream(call, response)
+        remember_stream(kwargs.get("logging_obj"), stream)
+        return stream
 
     # A plain def, not ``async def``: it must start the open before returning (module doc).
     def astreaming(self, **kwargs: Any) -> AsyncIterator[Chunk]:  # type: ignore[override]
@@ -96,8 +139,11 @@ class SageMakerOpenAI(CustomLLM):
         pending = PendingOpen(caller, call)
         if pending.wait_briefly():
             response = pending.future.result()  # raises the open's error, typed
-            return AsyncChunkStream(call, response, caller.loop)
-        return AsyncChunkStream(call, loop=caller.loop, pending=pending.future)
+            stream = AsyncChunkStream(call, response, caller.loop)
+        else:
+            stream = AsyncChunkStream(call, loop=caller.loop, pending=pending.future)
+        remember_stream(kwargs.get("logging_obj"), stream)
+        return stream
 
 
 def _log_pre_call(logging_obj: Any, call: Call, messages: list[Any]) -> None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 
 import httpx
 
+from ._errors import request_id
 from ._request import Call
 from ._stream import Chunk, aiter_chunks, iter_chunks
 from ._threads import CLOSE_POOL
@@ -39,6 +41,11 @@ class ChunkStream:
         if self._chunks is None:
             self._chunks = iter_chunks(self._response, self._call)
         return next(self._chunks)
+
+    @property
+    def request_id(self) -> str | None:
+        """SageMaker's ``x-amzn-RequestId`` for this stream."""
+        return request_id(self._response)
 
     def close(self) -> None:
         """Stop reading and give the connection back (closed, as the answer is unfinished)."""
@@ -106,6 +113,15 @@ class AsyncChunkStream:
         self._loop = asyncio.get_running_loop()
         return await self._opener(self._call)
 
+    @property
+    def request_id(self) -> str | None:
+        """SageMaker's ``x-amzn-RequestId`` for this stream, once its headers are in."""
+        response, pending = self._response, self._pending
+        opened = pending is not None and pending.done() and not pending.cancelled()
+        if response is None and opened and pending is not None and pending.exception() is None:
+            response = pending.result()
+        return request_id(response)
+
     async def aclose(self) -> None:
         """Stop reading and give the connection back (closed, as the answer is unfinished)."""
         if self._chunks is not None:
@@ -139,3 +155,21 @@ def _close_on_loop(loop: asyncio.AbstractEventLoop, response: httpx.Response) ->
     task = loop.create_task(response.aclose())
     _closing.add(task)
     task.add_done_callback(_closing.discard)
+
+
+# LiteLLM's stream wrappers (and the Router's around them) hide the plugin's iterator inside a
+# generator; the call's logging object is what every layer shares.
+_STREAM_ATTR = "_sagemaker_openai_stream"
+
+
+def remember_stream(logging_obj: object, stream: ChunkStream | AsyncChunkStream) -> None:
+    """Note the stream on its call's logging object, for :func:`stream_request_id`."""
+    with contextlib.suppress(AttributeError, TypeError):
+        setattr(logging_obj, _STREAM_ATTR, weakref.ref(stream))
+
+
+def stream_request_id(response: object) -> str | None:
+    """SageMaker's request id of the plugin's stream under LiteLLM's ``response``, if known."""
+    ref = getattr(getattr(response, "logging_obj", None), _STREAM_ATTR, None)
+    stream = ref() if isinstance(ref, weakref.ref) else None
+    return stream.request_id if isinstance(stream, ChunkStream | AsyncChunkStream) else None

@@ -18,7 +18,13 @@ from litellm.types.utils import ModelResponse
 from ._answer import completion_response, state_cost
 from ._clients import async_client, sync_client
 from ._cost import Interval, attach, cost_of, start
-from ._errors import SageMakerStreamError, build_error, error_for_status, error_for_transport
+from ._errors import (
+    PROXY_REQUEST_ID_HEADER,
+    answer_error,
+    error_for_status,
+    error_for_transport,
+    request_id,
+)
 from ._exceptions import StreamError
 from ._hints import with_hint
 from ._request import Call
@@ -49,12 +55,11 @@ def _no_spec() -> Any:
     raise AssertionError("a Call has either a static token or a credential spec")
 
 
-def _too_big(call: Call) -> Exception:
-    return build_error(
-        SageMakerStreamError,
+def _too_big(call: Call, response: httpx.Response) -> Exception:
+    return answer_error(
         f"the container's answer exceeded {MAX_BODY_BYTES} bytes (SageMaker's limit is 6 MiB)",
         model=call.model,
-        status=502,
+        answer=response,
     )
 
 
@@ -65,7 +70,7 @@ def read_bounded(call: Call, response: httpx.Response) -> bytes:
         for chunk in response.iter_bytes():
             body += chunk
             if len(body) > MAX_BODY_BYTES:
-                raise _too_big(call)
+                raise _too_big(call, response)
     except httpx.RequestError as exc:  # transport failures, and DecodingError (bad gzip)
         raise error_for_transport(exc, model=call.model, url=call.url, response=response) from None
     finally:
@@ -80,7 +85,7 @@ async def aread_bounded(call: Call, response: httpx.Response) -> bytes:
         async for chunk in response.aiter_bytes():
             body += chunk
             if len(body) > MAX_BODY_BYTES:
-                raise _too_big(call)
+                raise _too_big(call, response)
     except httpx.RequestError as exc:  # transport failures, and DecodingError (bad gzip)
         raise error_for_transport(exc, model=call.model, url=call.url, response=response) from None
     finally:
@@ -221,16 +226,21 @@ def parse_completion(call: Call, response: httpx.Response, body: bytes) -> Model
         result = completion_response(data)
     except StreamError as exc:
         kind = response.headers.get("content-type", "no content type")
-        raise build_error(
-            SageMakerStreamError,
+        raise answer_error(
             f"{exc} (a {kind} answer to a non-stream request: {body[:120]!r})",
             model=call.model,
-            status=502,
+            answer=response,
         ) from None
     # ``model`` names what was called, as LiteLLM's bedrock and sagemaker providers and its own
     # stream builder do: the deployment, priced as sagemaker_openai/<model>. The container's name
     # for itself (often just "default" or a local path) is kept beside it.
     result._hidden_params.update(custom_llm_provider=PROVIDER, container_model=result.model)
+    rid = request_id(response)
+    if rid is not None:
+        # additional_headers' llm_provider-* entries become the proxy's response headers.
+        result._hidden_params.update(
+            sagemaker_request_id=rid, additional_headers={PROXY_REQUEST_ID_HEADER: rid}
+        )
     result.model = call.name
     cost = cost_of(response)
     if cost is not None:

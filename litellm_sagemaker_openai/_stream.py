@@ -22,10 +22,12 @@ from ._answer import check_chunk, drop_stated_cost
 from ._batches import ReadAhead
 from ._cost import cost_of
 from ._errors import (
+    REQUEST_ID_HEADER,
     SageMakerStreamError,
-    build_error,
+    answer_error,
     error_for_status,
     error_for_transport,
+    request_id,
 )
 from ._exceptions import StreamError
 from ._request import Call
@@ -44,10 +46,11 @@ DRAIN_TIMEOUT: Final = 0.1
 class ChunkConverter:
     """Stateful per-stream conversion; shared by the sync and async iterators."""
 
-    __slots__ = ("_builder", "_call", "finish_reason", "usage")
+    __slots__ = ("_builder", "_call", "_response", "finish_reason", "usage")
 
-    def __init__(self, call: Call) -> None:
+    def __init__(self, call: Call, response: httpx.Response | None = None) -> None:
         self._call = call
+        self._response = response  # for SageMaker's request id, on chunks and errors
         self._builder = ChunkBuilder()
         self.finish_reason: str | None = None
         self.usage: dict[str, Any] | None = None
@@ -78,8 +81,18 @@ class ChunkConverter:
             error = data["error"]
             code = error.get("code") if isinstance(error, dict) else None
             status = code if isinstance(code, int) and 400 <= code <= 599 else 500
+            rid = request_id(self._response)
             raise error_for_status(
-                status, payload.encode(), ref=self._call.ref, region=self._call.region
+                status,
+                payload.encode(),
+                ref=self._call.ref,
+                region=self._call.region,
+                response=httpx.Response(
+                    status,
+                    headers={REQUEST_ID_HEADER: rid} if rid else None,
+                    content=payload.encode(),
+                    request=self._response.request if self._response is not None else None,
+                ),
             )
         check_chunk(data)
         return data
@@ -103,6 +116,7 @@ class ChunkConverter:
         chunk._hidden_params = {
             "custom_llm_provider": PROVIDER,
             "container_model": container_model,
+            "sagemaker_request_id": request_id(self._response),
         }
         return chunk
 
@@ -134,18 +148,17 @@ class ChunkConverter:
     def check_complete(self, decoder: SSEDecoder) -> None:
         """A stream that ends with neither ``[DONE]`` nor a finish_reason was cut short."""
         if not decoder.done and self.finish_reason is None:
-            raise build_error(
-                SageMakerStreamError,
+            raise answer_error(
                 "the stream ended before [DONE] and before any finish_reason: the container or "
                 "the connection closed mid-answer, so the reply is incomplete",
                 model=self._call.model,
-                status=502,
+                answer=self._response,
             )
 
 
 def _wrap(exc: Exception, call: Call, response: httpx.Response) -> Exception:
     if isinstance(exc, StreamError) and not isinstance(exc, SageMakerStreamError):
-        return build_error(SageMakerStreamError, str(exc), model=call.model, status=502)
+        return answer_error(str(exc), model=call.model, answer=response)
     if isinstance(exc, httpx.RequestError):  # transport failures, and DecodingError (bad gzip)
         return error_for_transport(exc, model=call.model, url=call.url, response=response)
     return exc
@@ -191,7 +204,7 @@ def _emit(converter: ChunkConverter, run: list[dict[str, Any]]) -> Iterator[Mode
 
 def iter_chunks(response: httpx.Response, call: Call) -> Generator[Chunk, None, None]:
     """Sync stream of LiteLLM chunks over an open response; always closes it."""
-    converter, decoder = ChunkConverter(call), SSEDecoder()
+    converter, decoder = ChunkConverter(call, response), SSEDecoder()
     raw = response.iter_bytes()
     try:
         if call.options.stream_coalesce_ms:
@@ -217,7 +230,7 @@ def iter_chunks(response: httpx.Response, call: Call) -> Generator[Chunk, None, 
 
 async def aiter_chunks(response: httpx.Response, call: Call) -> AsyncGenerator[Chunk, None]:
     """Async twin of :func:`iter_chunks`; the coalescing window reads ahead (see ``_batches``)."""
-    converter, decoder = ChunkConverter(call), SSEDecoder()
+    converter, decoder = ChunkConverter(call, response), SSEDecoder()
     raw = response.aiter_bytes()
     ahead = ReadAhead(raw, decoder) if call.options.stream_coalesce_ms else None
     try:

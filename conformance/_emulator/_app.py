@@ -22,6 +22,7 @@ from .._wire._limits import SAGEMAKER_MAX_BODY
 from ._bridge import ASGIApp, Message, Receive, Send
 from ._config import EmulatorConfig
 from ._control import ControlPlane
+from ._errors import fault_response
 from ._forward import (
     REFERENCE_URL,
     Forwarder,
@@ -81,11 +82,23 @@ class _Emulator:
         response.headers["Retry-After"] = "0"
         return response
 
+    def _fault(self, endpoint: str, component: str | None) -> Response | None:
+        """SageMaker's own error for this name, if ``--fail`` set one (``_errors.py``)."""
+        name = self._config.faults.get((endpoint, component))
+        if name is None:
+            return None
+        region = self._config.region
+        return fault_response(name, region=region, endpoint=endpoint, component=component)
+
     async def openai(self, request: Request) -> Response:
         try:
             body = await read_body(request)
             self._bearer(request)
-            target = self._resolve(*_names(request))
+            names = _names(request)
+            failed = self._fault(*names)
+            if failed is not None:
+                return failed
+            target = self._resolve(*names)
             throttled = self._throttled()
             if throttled is not None:
                 return throttled
@@ -110,6 +123,9 @@ class _Emulator:
             component = request.headers.get(COMPONENT_HEADER)
             if component is not None:
                 validate_name(component, "inference component")
+            failed = self._fault(endpoint, component)
+            if failed is not None:
+                return failed
             target = self._resolve(endpoint, component)
             throttled = self._throttled()
             if throttled is not None:
@@ -123,7 +139,9 @@ class _Emulator:
             return Response(status_code=CALLER_GONE)
         client, upstream = opened
         if upstream.status_code >= 400:
-            return await model_error(client, upstream, target.label)
+            return await model_error(
+                client, upstream, target.label, region=self._config.region, endpoint=endpoint
+            )
         return relay_event_stream(client, upstream) if stream else relay(client, upstream)
 
     async def _open(

@@ -12,6 +12,7 @@ from litellm_sagemaker_openai import validate_name, validate_region
 
 from .._wire._target import validate_base_url
 from ._credentials import TestCredentials
+from ._errors import FAULTS
 from ._forward import REFERENCE_URL
 
 if TYPE_CHECKING:
@@ -45,6 +46,8 @@ class EmulatorConfig:
             for load tests of retry logic.
         throttle_seed: seeds the throttle's draws, so the same request sequence is throttled
             the same way in every run.
+        faults: (endpoint, component or None) -> the name of one of SageMaker's own errors
+            (``_errors.FAULTS``), answered to every call to that name after the token check.
     """
 
     region: str = "us-east-1"
@@ -57,6 +60,7 @@ class EmulatorConfig:
     read_timeout: float = 60.0
     throttle_rate: float = 0.0
     throttle_seed: int = 0
+    faults: Mapping[tuple[str, str | None], str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         validate_region(self.region)
@@ -69,6 +73,13 @@ class EmulatorConfig:
             )
             for (ep, ic), url in self.components.items()
         }
+        for (ep, ic), fault in self.faults.items():
+            validate_name(ep)
+            if ic is not None:
+                validate_name(ic, "inference component")
+            if fault not in FAULTS:
+                raise ValueError(f"unknown fault {fault!r}; use one of {', '.join(FAULTS)}")
+        object.__setattr__(self, "faults", MappingProxyType(dict(self.faults)))
         # Read-only views keep the frozen promise: nobody can remap a live emulator.
         object.__setattr__(self, "credentials", tuple(self.credentials))
         object.__setattr__(self, "endpoints", MappingProxyType(endpoints))

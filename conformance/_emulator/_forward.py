@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -17,6 +16,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from . import _eventstream
 from ._bridge import ASGIApp, StreamingASGITransport
+from ._errors import model_error_body
 
 logger = logging.getLogger("conformance.emulator")
 
@@ -196,7 +196,9 @@ def relay_event_stream(client: httpx.AsyncClient, upstream: httpx.Response) -> S
     )
 
 
-async def model_error(client: httpx.AsyncClient, upstream: httpx.Response, label: str) -> Response:
+async def model_error(
+    client: httpx.AsyncClient, upstream: httpx.Response, label: str, *, region: str, endpoint: str
+) -> Response:
     """Wrap a container 4xx/5xx the way InvokeEndpoint does: 424 ``ModelError``."""
     try:
         original = (await upstream.aread()).decode("utf-8", "replace")
@@ -206,14 +208,15 @@ async def model_error(client: httpx.AsyncClient, upstream: httpx.Response, label
     message = (
         f'Received {kind} error ({upstream.status_code}) from {label} with message "{original}".'
     )
-    body = {
-        "ErrorCode": f"{kind.upper()}_ERROR_FROM_MODEL",
-        "Message": message,
-        "OriginalMessage": original,
-        "OriginalStatusCode": upstream.status_code,
-    }
+    body = model_error_body(
+        original_status=upstream.status_code,
+        original=original,
+        message=message,
+        region=region,
+        endpoint=endpoint,
+    )
     return Response(
-        json.dumps(body),
+        body,
         status_code=424,
         media_type="application/json",
         headers={"x-amzn-ErrorType": "ModelError", "x-amzn-RequestId": str(uuid.uuid4())},

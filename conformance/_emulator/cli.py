@@ -16,6 +16,7 @@ from conformance._wire._serve import bind_socket, make_server, run_until_signall
 from ._app import create_emulator_app
 from ._config import EmulatorConfig, parse_component_flag, parse_endpoint_flag
 from ._credentials import generate_test_credentials, load_credentials_file, write_credentials_file
+from ._errors import FAULTS, parse_fault_flag
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,6 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="seed for --throttle-rate, so runs throttle the same requests (default: 0)",
     )
+    parser.add_argument(
+        "--fail",
+        action="append",
+        default=[],
+        metavar="EP[/IC]=ERROR",
+        help="answer every call to endpoint EP (or its component IC) with SageMaker's own error "
+        f"ERROR, one of {', '.join(FAULTS)} (repeatable)",
+    )
     return parser
 
 
@@ -90,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         endpoints = dict(parse_endpoint_flag(value) for value in args.endpoint)
         components = dict(parse_component_flag(value) for value in args.component)
+        faults = dict(parse_fault_flag(value) for value in args.fail)
         if args.credentials_file:
             credentials = load_credentials_file(args.credentials_file)
         else:
@@ -103,6 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             reference=_reference_config(args),
             throttle_rate=args.throttle_rate,
             throttle_seed=args.throttle_seed,
+            faults=faults,
         )
         sock = bind_socket(args.host, args.port)
     except (ValueError, OSError) as exc:

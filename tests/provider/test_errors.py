@@ -121,3 +121,39 @@ def test_non_json_success_body_is_a_clear_error() -> None:
         )
         with pytest.raises(litellm.BadGatewayError, match="not a chat completion"):
             litellm.completion(model="sagemaker_openai/ep", messages=MESSAGES, **CREDS)
+
+
+def _answer(status: int, body: dict[str, object], **headers: str) -> httpx.Response:
+    request = httpx.Request("POST", EP_URL)
+    return httpx.Response(status, json=body, headers=headers, request=request)
+
+
+@pytest.mark.parametrize(
+    ("error_type", "message", "cls", "status", "author"),
+    [
+        # AWS front ends may append a namespace to the type: it is cut off.
+        ("ValidationError:http://internal.amazon.com/coral/", "Endpoint ep of account 1 not found.",
+         litellm.NotFoundError, 404, "sagemaker"),
+        ("ValidationError", "Inspect your request", litellm.BadRequestError, 400, "sagemaker"),
+        ("ThrottlingException", "Rate exceeded", litellm.RateLimitError, 429, "sagemaker"),
+        ("InternalDependencyException", "dependency", litellm.ServiceUnavailableError, 503, "sagemaker"),
+        (None, "bad temperature", litellm.BadRequestError, 400, "container"),
+    ],
+)  # fmt: skip
+def test_the_author_follows_x_amzn_errortype(
+    error_type: str | None, message: str, cls: type[Exception], status: int, author: str
+) -> None:
+    headers = {"x-amzn-RequestId": "rid-1"}
+    if error_type is not None:
+        headers["x-amzn-ErrorType"] = error_type
+    statuses = {"ThrottlingException": 400, "InternalDependencyException": 530}
+    sent = statuses.get(error_type or "", 400)
+    response = _answer(sent, {"message": message}, **headers)
+    error = error_for_status(
+        sent, response.content, ref=ModelRef("ep", None), region="us-east-1", response=response
+    )
+    assert type(error) is cls
+    assert getattr(error, "status_code", None) == status
+    assert getattr(error, "error_author", None) == author
+    assert getattr(error, "sagemaker_request_id", None) == "rid-1"
+    assert str(error).endswith("SageMaker request id rid-1]")

@@ -18,7 +18,14 @@ from litellm.types.utils import ModelResponse
 from ._answer import completion_response, state_cost
 from ._clients import async_client, sync_client
 from ._cost import Interval, attach, cost_of, start
-from ._errors import SageMakerStreamError, build_error, error_for_status, error_for_transport
+from ._errors import (
+    SageMakerStreamError,
+    build_error,
+    certificate_error,
+    certificate_failure,
+    error_for_status,
+    error_for_transport,
+)
 from ._exceptions import StreamError
 from ._hints import with_hint
 from ._request import Call
@@ -141,6 +148,10 @@ class _Retries:
 
 
 def _transport_error(call: Call, exc: httpx.TransportError) -> Exception:
+    failure = certificate_failure(exc)
+    if failure is not None:
+        trusted = call.network.source
+        return certificate_error(failure, model=call.model, url=call.url, trusted=trusted)
     hinted = with_hint(exc, call.url, from_env=call.options.api_base is None)
     return error_for_transport(hinted, model=call.model, url=call.url)
 
@@ -158,7 +169,7 @@ def _stop(interval: Interval | None) -> None:
 
 def open_sync(call: Call) -> httpx.Response:
     """Send and return an open, successful (2xx) response. Raises LiteLLM exceptions."""
-    client = sync_client()
+    client = sync_client(call.network)
     retries = _Retries(call)
     while True:
         token = _token(call)
@@ -187,7 +198,7 @@ async def open_async(call: Call, on_sent: Callable[[], None] | None = None) -> h
     ``on_sent`` is called when the request starts going out: connecting, TLS and the token are
     behind it (see ``_open.py``).
     """
-    client = async_client()
+    client = async_client(call.network)
     retries = _Retries(call)
     while True:
         expiry = call.options.token_expiry

@@ -22,6 +22,7 @@ litellm-free: LiteLLM's global setting is handed in.
 
 from __future__ import annotations
 
+import base64
 import functools
 import os
 import ssl
@@ -32,6 +33,7 @@ from typing import Any, Final
 import httpx
 
 from ._exceptions import ConfigurationError
+from ._redact import register_secret
 
 PROXY_ENV: Final = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY")
 _WORDS: Final = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
@@ -119,6 +121,7 @@ def _resolve(
     cert_dir: str | None,
     proxies: tuple[tuple[str, str], ...],
 ) -> Network:
+    _register_proxy_credentials(proxies)
     settings = profile_settings(profile)
     common: dict[str, Any] = {
         "proxy_cafile": settings.get("proxy_ca_bundle"),
@@ -143,6 +146,18 @@ def _resolve(
     if cert_dir:
         return Network(capath=cert_dir, source="SSL_CERT_DIR", **common)
     return Network(**common)
+
+
+def _register_proxy_credentials(proxies: tuple[tuple[str, str], ...]) -> None:
+    """``user:pass@`` of a proxy URL: masked wherever a log line or message would show it."""
+    for _, value in proxies:
+        if "@" not in value:
+            continue
+        url = httpx.URL(value if "://" in value else f"http://{value}")
+        user, password = url.username, url.password
+        if password:
+            basic = base64.b64encode(f"{user}:{password}".encode()).decode()
+            register_secret(password, f"{user}:{password}", basic)
 
 
 def _bundle(path: str, source: str, common: Mapping[str, Any]) -> Network:

@@ -201,7 +201,7 @@ def test_streams_stay_incremental_through_a_tls_inspecting_proxy(
     monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{port}")
     kwargs = _kwargs(route, test_creds)
     # Without the proxy's CA the re-signed certificate does not verify: proof it inspects TLS.
-    with pytest.raises(SageMakerCertificateError, match="TLS certificate of 127.0.0.1"):
+    with pytest.raises(SageMakerCertificateError, match=r"TLS certificate of 127\.0\.0\.1"):
         litellm.completion(**kwargs)
     monkeypatch.setenv("AWS_CA_BUNDLE", str(mitm_ca))
     _assert_incremental(container[0].sent, _arrivals(kwargs, mode))

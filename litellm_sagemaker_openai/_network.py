@@ -108,6 +108,7 @@ def resolve_network(
         env.get("SSL_CERT_FILE"),
         env.get("SSL_CERT_DIR"),
         proxies,
+        _profile_files(),
     )
 
 
@@ -120,9 +121,10 @@ def _resolve(
     cert_file: str | None,
     cert_dir: str | None,
     proxies: tuple[tuple[str, str], ...],
+    files: tuple[str, str],
 ) -> Network:
     _register_proxy_credentials(proxies)
-    settings = profile_settings(profile)
+    settings = profile_settings(profile, files)
     common: dict[str, Any] = {
         "proxy_cafile": settings.get("proxy_ca_bundle"),
         "proxy_env": proxies,
@@ -210,12 +212,15 @@ def _https_proxy_mounts(
     return mounts
 
 
-def profile_settings(profile: str | None) -> Mapping[str, str]:
-    """The AWS profile's ``ca_bundle`` and ``proxy_ca_bundle``, when its files exist."""
-    files = (
+def _profile_files() -> tuple[str, str]:
+    return (
         os.environ.get("AWS_CONFIG_FILE", "~/.aws/config"),
         os.environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"),
     )
+
+
+def profile_settings(profile: str | None, files: tuple[str, str]) -> Mapping[str, str]:
+    """The AWS profile's ``ca_bundle`` and ``proxy_ca_bundle``, when its files exist."""
     if not any(os.path.isfile(os.path.expanduser(path)) for path in files):
         return {}  # no profile files: botocore (100-200 ms to import) is not needed
     return _scoped(profile, files)

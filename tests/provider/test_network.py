@@ -81,7 +81,7 @@ def test_false_turns_verification_off_and_an_explicit_true_keeps_it_on(
 
 
 def test_a_missing_bundle_is_a_configuration_error_naming_the_setting() -> None:
-    with pytest.raises(ConfigurationError, match="litellm.ssl_verify / SSL_VERIFY"):
+    with pytest.raises(ConfigurationError, match=r"litellm\.ssl_verify / SSL_VERIFY"):
         resolve_network(None, "/no/such/ca.pem", None)
 
 

@@ -101,13 +101,24 @@ def certificate_failure(exc: BaseException) -> ssl.SSLCertVerificationError | No
 
 
 def certificate_error(
-    failure: ssl.SSLCertVerificationError, *, model: str, url: str, trusted: str
+    failure: ssl.SSLCertVerificationError,
+    *,
+    model: str,
+    url: str,
+    trusted: str,
+    proxied: bool = False,
 ) -> Exception:
     """Say which host failed, against which CA bundle, and how to pass the right one."""
     host = httpx.URL(url).host
     reason = redact(failure.verify_message or failure.reason or str(failure))
+    via = (
+        " (or that of the https:// proxy in HTTPS_PROXY, whose CA goes in the AWS profile's "
+        "proxy_ca_bundle)"
+        if proxied
+        else ""
+    )
     message = (
-        f"the TLS certificate of {host} did not verify ({reason}) against {trusted}; if a "
+        f"the TLS certificate of {host}{via} did not verify ({reason}) against {trusted}; if a "
         "proxy or a private CA signs it, pass that CA's PEM bundle: ssl_verify: /path/ca.pem in "
         "the deployment's litellm_params, or AWS_CA_BUNDLE=/path/ca.pem "
         "(see docs/provider/networks.md)"

@@ -150,8 +150,11 @@ class _Retries:
 def _transport_error(call: Call, exc: httpx.TransportError) -> Exception:
     failure = certificate_failure(exc)
     if failure is not None:
-        trusted = call.network.source
-        return certificate_error(failure, model=call.model, url=call.url, trusted=trusted)
+        network = call.network
+        return certificate_error(
+            failure, model=call.model, url=call.url, trusted=network.source,
+            proxied=any(value.startswith("https://") for _, value in network.proxy_env),
+        )  # fmt: skip
     hinted = with_hint(exc, call.url, from_env=call.options.api_base is None)
     return error_for_transport(hinted, model=call.model, url=call.url)
 

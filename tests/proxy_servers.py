@@ -8,15 +8,22 @@ whose proxy is missing skips, saying how to get it.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import shutil
 import socket
+import ssl
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
 from processes import START_DEADLINE_S, free_port, stop
+
+from conformance._wire._serve import TLSFiles
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 TINYPROXY_MISSING: Final = (
@@ -100,3 +107,41 @@ def _start(command: list[str], log: Path, port: int) -> tuple[subprocess.Popen[b
         time.sleep(0.05)
     stop(proc)
     raise RuntimeError(f"{Path(command[0]).name} did not start: {log.read_text()[-2000:]}")
+
+
+@contextlib.contextmanager
+def tls_front(target_port: int, tls: TLSFiles) -> Iterator[int]:
+    """A TLS listener relaying bytes to ``127.0.0.1:target_port``: puts an ``https://`` face on
+    a plain proxy (tinyproxy), as a corporate proxy reached over TLS has. Yields its port."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tls.certfile, tls.keyfile)
+    loop = asyncio.new_event_loop()
+    started: concurrent.futures.Future[asyncio.Server] = concurrent.futures.Future()
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, ssl.SSLError):
+            pass
+        finally:
+            writer.close()
+
+    async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", target_port)
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    async def serve() -> None:
+        started.set_result(await asyncio.start_server(relay, "127.0.0.1", 0, ssl=context))
+
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(serve(), loop)
+    server = started.result(START_DEADLINE_S)
+    try:
+        yield int(server.sockets[0].getsockname()[1])
+    finally:
+        loop.call_soon_threadsafe(server.close)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)

@@ -28,12 +28,13 @@ from proxy_servers import (
     start_mitmdump,
     start_tinyproxy,
     tinyproxy_binary,
+    tls_front,
 )
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
-from tls_support import LocalCA
+from tls_support import LocalCA, make_ca
 
 from conformance._emulator import EmulatorConfig, TestCredentials
 from conformance._emulator._harness import run_emulator
@@ -205,6 +206,32 @@ def test_streams_stay_incremental_through_a_tls_inspecting_proxy(
         litellm.completion(**kwargs)
     monkeypatch.setenv("AWS_CA_BUNDLE", str(mitm_ca))
     _assert_incremental(container[0].sent, _arrivals(kwargs, mode))
+
+
+@needs_tinyproxy
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_an_https_proxy_is_verified_with_the_profiles_proxy_ca_bundle(
+    mode: str,
+    tinyproxy: tuple[int, Path],
+    route: str,
+    container: tuple[PacedContainer, str],
+    test_creds: TestCredentials,
+    local_ca: LocalCA,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fresh_tokens: None,
+) -> None:
+    """A proxy reached over TLS, with a certificate of its own CA (not the route's)."""
+    proxy_ca = make_ca(tmp_path / "proxy-ca", "the proxy's own CA")
+    with tls_front(tinyproxy[0], proxy_ca.issue(stem="proxy")) as port:
+        monkeypatch.setenv("HTTPS_PROXY", f"https://127.0.0.1:{port}")
+        kwargs = _kwargs(route, test_creds, ssl_verify=str(local_ca.ca_file))
+        with pytest.raises(SageMakerCertificateError, match="proxy_ca_bundle"):
+            litellm.completion(**kwargs)  # the proxy checked against the route's CA: refused
+        config = tmp_path / "config"
+        config.write_text(f"[default]\nproxy_ca_bundle = {proxy_ca.ca_file}\n")
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+        _assert_incremental(container[0].sent, _arrivals(kwargs, mode))
 
 
 def test_no_proxy_goes_direct(

@@ -49,11 +49,14 @@ class Network:
     capath: str | None = None  # a directory of hashed certificates (SSL_CERT_DIR)
     source: str = "certifi's bundle"  # the setting that chose the CA bundle, for messages
     proxy_cafile: str | None = None  # the profile's proxy_ca_bundle
+    context: ssl.SSLContext | None = None  # an ``ssl_verify`` given as a ready SSLContext
     # The proxy variables as the pool saw them: part of the key, never shown (user:pass@).
     proxy_env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     def ssl_context(self) -> ssl.SSLContext:
         """The context connections to the route are verified with (cached per bundle)."""
+        if self.context is not None:
+            return self.context
         return _context(self.verify, self.cafile, self.capath)
 
     def client_options(self, limits: httpx.Limits, *, asynchronous: bool) -> dict[str, Any]:
@@ -69,9 +72,10 @@ class Network:
         return options
 
 
-def parse_ssl_verify(value: Any, name: str = "ssl_verify") -> bool | str:
-    """``ssl_verify`` as LiteLLM takes it: a bool (or its word), or a CA bundle's path."""
-    if isinstance(value, bool):
+def parse_ssl_verify(value: Any, name: str = "ssl_verify") -> bool | str | ssl.SSLContext:
+    """``ssl_verify`` as LiteLLM takes it: a bool (or its word), a CA bundle's path, or an
+    ``ssl.SSLContext`` (used as it is)."""
+    if isinstance(value, bool | ssl.SSLContext):
         return value
     if isinstance(value, str):
         word = _WORDS.get(value.strip().lower())
@@ -90,7 +94,7 @@ def parse_ssl_verify(value: Any, name: str = "ssl_verify") -> bool | str:
 
 
 def resolve_network(
-    deployment: bool | str | None, litellm_global: Any, profile: str | None
+    deployment: bool | str | ssl.SSLContext | None, litellm_global: Any, profile: str | None
 ) -> Network:
     """The :class:`Network` for one call (see the module doc for the order)."""
     env = os.environ
@@ -114,7 +118,7 @@ def resolve_network(
 
 @functools.lru_cache(maxsize=64)
 def _resolve(
-    deployment: bool | str | None,
+    deployment: bool | str | ssl.SSLContext | None,
     litellm_global: Any,
     profile: str | None,
     aws_ca_bundle: str | None,
@@ -129,13 +133,15 @@ def _resolve(
         "proxy_cafile": settings.get("proxy_ca_bundle"),
         "proxy_env": proxies,
     }
-    given = [(deployment, "the deployment's ssl_verify")]
+    given: list[tuple[Any, str]] = [(deployment, "the deployment's ssl_verify")]
     if deployment is None:  # an explicit True asks for verification: the global may not undo it
         global_value = parse_ssl_verify(litellm_global, "litellm.ssl_verify / SSL_VERIFY")
         given.append((global_value, "litellm.ssl_verify / SSL_VERIFY"))
     for value, source in given:
         if value is False:
             return Network(verify=False, source=source, **common)
+        if isinstance(value, ssl.SSLContext):
+            return Network(context=value, source=f"{source} (an SSLContext)", **common)
         if isinstance(value, str):
             return _bundle(value, source, common)
     for value, source in (

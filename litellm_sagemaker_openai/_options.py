@@ -11,6 +11,7 @@ option is one line here, and a test.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from typing import Any, Final, Generic, TypeVar, overload
@@ -134,7 +135,7 @@ class Options:
     stream_coalesce = Option(as_bool, False)
     instance_cost_per_hour: Option[float | None] = Option(as_positive, None)
     instance_count = Option(as_positive, 1.0)
-    ssl_verify: Option[bool | str | None] = Option(parse_ssl_verify, None)
+    ssl_verify: Option[bool | str | ssl.SSLContext | None] = Option(parse_ssl_verify, None)
 
     def __init__(self, kwargs: Mapping[str, Any], params: Mapping[str, Any]) -> None:
         self._values = {option.name: option.read(kwargs, params) for option in all_options()}

@@ -80,6 +80,12 @@ def test_false_turns_verification_off_and_an_explicit_true_keeps_it_on(
     assert resolve_network(False, True, None).ssl_context().verify_mode == ssl.CERT_NONE
 
 
+def test_an_ssl_context_is_used_as_it_is(bundles: dict[str, str]) -> None:
+    context = ssl.create_default_context()
+    network = resolve_network(context, True, None)
+    assert network.ssl_context() is context and "SSLContext" in network.source
+
+
 def test_a_missing_bundle_is_a_configuration_error_naming_the_setting() -> None:
     with pytest.raises(ConfigurationError, match=r"litellm\.ssl_verify / SSL_VERIFY"):
         resolve_network(None, "/no/such/ca.pem", None)

@@ -2,7 +2,9 @@
 
 A :class:`~._network.Network` is a call's CA bundle and proxy settings: a client is made for
 one, so deployments that trust different CAs, or a process whose ``HTTPS_PROXY`` changed, never
-share a pool (the certificate a pooled connection was verified with stays with it).
+share a pool (the certificate a pooled connection was verified with stays with it). httpx reads
+the proxy variables when it makes a client: a call makes its client right after resolving its
+network, under the same environment.
 
 Both run on the backends of ``_transport.py`` (DNS off the loop's default executor, stale
 keep-alive detection).

@@ -95,12 +95,17 @@ def test_proxy_settings_key_the_pools_and_never_show_their_password(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     plain = resolve_network(None, True, None)
+    # httpx reads the proxy variables when a client is made: each client is made right after
+    # its network was resolved, under the same environment, as a call does.
+    direct = _clients.sync_client(plain)
     monkeypatch.setenv("HTTPS_PROXY", f"http://corp:{PASSWORD}@127.0.0.1:3128")
     proxied = resolve_network(None, True, None)
     assert proxied != plain and hash(proxied) != hash(plain)
     assert PASSWORD not in repr(proxied)
-    assert _clients.sync_client(proxied) is not _clients.sync_client(plain)
+    assert _clients.sync_client(proxied) is not direct
     assert _clients.sync_client(proxied) is _clients.sync_client(resolve_network(None, True, None))
+    monkeypatch.delenv("HTTPS_PROXY")
+    assert _clients.sync_client(resolve_network(None, True, None)) is direct
 
 
 def test_the_profiles_proxy_ca_bundle_verifies_an_https_proxy(

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The suite waits on sockets and child processes, mostly: more workers than cores pay off.
 PYTEST_WORKERS ?= 4
 
-.PHONY: venv demo test lint typecheck docs clients test-matrix token-vectors bench fuzz load engines clean
+.PHONY: venv demo test lint typecheck docs clients mitmproxy test-matrix token-vectors bench fuzz load engines clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -21,8 +21,21 @@ demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
 ## ruff, mypy --strict, the strict docs build and the whole pytest suite (offline, loopback only).
-test: lint typecheck docs clients
+test: lint typecheck docs clients mitmproxy
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
+
+## mitmdump, the TLS-inspecting proxy of tests/integration/test_proxies.py, in .venv-mitmproxy/:
+## mitmproxy pins cryptography and h11 below what LiteLLM's venv holds, so it cannot share it.
+MITM_STAMP := .venv-mitmproxy/.installed
+## Never fatal: without it those tests skip, saying so.
+$(MITM_STAMP): pyproject.toml
+	$(PY) -m venv .venv-mitmproxy \
+	  && .venv-mitmproxy/bin/python -m pip install -q --disable-pip-version-check -U 'pip>=25.1' \
+	  && .venv-mitmproxy/bin/pip install -q --disable-pip-version-check --group mitmproxy \
+	  && touch $(MITM_STAMP) \
+	  || echo "could not install mitmproxy: the TLS-inspecting proxy tests will skip"
+
+mitmproxy: $(MITM_STAMP)
 
 ## The client matrix's pinned environments (Python; Node where node and npm are on PATH) in .clients/.
 clients: $(STAMP)
@@ -66,4 +79,4 @@ token-vectors:
 	$(PY) tests/vectors/make_token_vectors.py
 
 clean:
-	rm -rf $(VENV) .clients .venv-vectors .venv-matrix site .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .clients .venv-vectors .venv-mitmproxy .venv-matrix site .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -127,12 +127,13 @@ def main() -> int:
     with concurrent.futures.ThreadPoolExecutor(len(versions)) as pool:
         built_venvs = list(pool.map(build, versions))
     built = time.monotonic() - start
-    for version, (venv, proxy) in zip(versions, built_venvs):
+    for version, (venv, proxy) in zip(versions, built_venvs, strict=True):
         print(f"== litellm {version}: {'with' if proxy else 'WITHOUT'} the proxy", flush=True)
         began = time.monotonic()
         passed = test(venv, proxy)
+        tested = round(time.monotonic() - began, 1)
         rows.append({"litellm": version, "proxy": proxy, "passed": passed,
-                     "build_s": round(built, 1), "test_s": round(time.monotonic() - began, 1)})  # fmt: skip
+                     "build_s": round(built, 1), "test_s": tested})  # fmt: skip
     (MATRIX / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
     print("\nlitellm    proxy  result  build   tests")
     for row in rows:

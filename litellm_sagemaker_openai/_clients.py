@@ -1,4 +1,10 @@
-"""Pooled httpx clients: one sync client per process, one async client per event loop.
+"""Pooled httpx clients: one sync client per network, one async client per event loop and network.
+
+A :class:`~._network.Network` is a call's CA bundle and proxy settings: a client is made for
+one, so deployments that trust different CAs, or a process whose ``HTTPS_PROXY`` changed, never
+share a pool (the certificate a pooled connection was verified with stays with it). httpx reads
+the proxy variables when it makes a client: a call makes its client right after resolving its
+network, under the same environment.
 
 Both run on the backends of ``_transport.py`` (DNS off the loop's default executor, stale
 keep-alive detection).
@@ -25,6 +31,7 @@ from typing import Final
 
 import httpx
 
+from ._network import Network, resolve_network
 from ._transport import install
 
 # Streams hold a connection for their whole life, so 200 concurrent streams must not queue. Few
@@ -34,63 +41,65 @@ from ._transport import install
 LIMITS: Final = httpx.Limits(max_connections=1000, max_keepalive_connections=32)
 
 _lock = threading.Lock()
-_sync: httpx.Client | None = None
-# loop -> (its client, the async generator whose closing closes the client)
-_async: dict[asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, AsyncGenerator[None, None]]] = {}
+_sync: dict[Network, httpx.Client] = {}
+_Key = tuple[asyncio.AbstractEventLoop, Network]
+# (loop, network) -> (its client, the async generator whose closing closes the client)
+_async: dict[_Key, tuple[httpx.AsyncClient, AsyncGenerator[None, None]]] = {}
 
 
-def sync_client() -> httpx.Client:
-    """The process's shared sync client."""
-    global _sync
-    client = _sync
+def _default() -> Network:
+    return resolve_network(None, True, None)
+
+
+def sync_client(network: Network | None = None) -> httpx.Client:
+    """The process's shared sync client for ``network`` (the environment's by default)."""
+    network = network or _default()
+    client = _sync.get(network)
     if client is None:
         with _lock:
-            if _sync is None:
-                _sync = httpx.Client(limits=LIMITS, follow_redirects=False)
-                install(_sync)
-            client = _sync
+            client = _sync.get(network)
+            if client is None:
+                client = httpx.Client(**network.client_options(LIMITS, asynchronous=False))
+                install(client)
+                _sync[network] = client
     return client
 
 
-def async_client() -> httpx.AsyncClient:
-    """The running loop's shared async client (call from a coroutine on that loop)."""
+def async_client(network: Network | None = None) -> httpx.AsyncClient:
+    """The running loop's shared async client for ``network`` (call from a coroutine on it)."""
     loop = asyncio.get_running_loop()
-    entry = _async.get(loop)
+    key = (loop, network or _default())
+    entry = _async.get(key)
     if entry is None:
         _forget_closed_loops()
-        client = httpx.AsyncClient(limits=LIMITS, follow_redirects=False)
+        client = httpx.AsyncClient(**key[1].client_options(LIMITS, asynchronous=True))
         install(client)
-        entry = _async[loop] = (client, _closer(loop, client))
+        entry = _async[key] = (client, _closer(key, client))
     return entry[0]
 
 
 def existing_async_client(loop: asyncio.AbstractEventLoop) -> httpx.AsyncClient | None:
-    """The client ``loop`` has, if it made one (for tests and diagnostics)."""
-    entry = _async.get(loop)
-    return None if entry is None else entry[0]
+    """A client ``loop`` has, if it made one (for tests and diagnostics)."""
+    return next((client for (owner, _), (client, _) in _async.items() if owner is loop), None)
 
 
-async def _closes_with_loop(
-    loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient
-) -> AsyncGenerator[None, None]:
+async def _closes_with_loop(key: _Key, client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
     try:
         yield
     finally:  # the loop's shutdown_asyncgens() closed this generator: close the client with it
-        if _async.get(loop, (None,))[0] is client:
-            del _async[loop]
+        if _async.get(key, (None,))[0] is client:
+            del _async[key]
         await client.aclose()
 
 
-def _closer(
-    loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient
-) -> AsyncGenerator[None, None]:
+def _closer(key: _Key, client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
     """Start an async generator that the loop's shutdown will close, and the client with it.
 
     Its first step runs right here (it awaits nothing before its ``yield``), which registers it
     with the running loop through the asyncgen hooks that asyncio and uvloop install. The loop
     only keeps a weak reference to it: :data:`_async` keeps it alive.
     """
-    closer = _closes_with_loop(loop, client)
+    closer = _closes_with_loop(key, client)
     with contextlib.suppress(StopIteration):
         closer.asend(None).send(None)
     return closer
@@ -99,14 +108,13 @@ def _closer(
 def _forget_closed_loops() -> None:
     # A loop closed without shutting its async generators down (``loop.close()`` by hand): its
     # sockets can no longer be closed through it. Dropped here, they close when collected.
-    for loop in [loop for loop in _async if loop.is_closed()]:
-        del _async[loop]
+    for key in [key for key in _async if key[0].is_closed()]:
+        del _async[key]
 
 
 def reset_clients() -> None:
     """Forget every pool (after fork, or in tests); sockets are not closed from here."""
-    global _sync
-    _sync = None
+    _sync.clear()
     _async.clear()
 
 

@@ -5,6 +5,8 @@
   -> ``STATUS_ERRORS``; then two message-based refinements:
   + context-length wording       -> ContextWindowExceededError
   + ThrottlingException          -> RateLimitError (AWS sends it with 400 too)
+* a certificate that does not verify -> BadRequestError (``SageMakerCertificateError``): a
+  trust setting to fix, not a network blip, so the Router does not retry it
 * httpx transport failures     -> Timeout / APIConnectionError  (``TRANSPORT_ERRORS``)
 * a body that cannot be decoded -> BadGatewayError (the container's fault, not the network's)
 * our own configuration errors -> BadRequestError that is also a ConfigurationError
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 from typing import Any, Final
 
 import httpx
@@ -87,6 +90,48 @@ class SageMakerCredentialsError(AuthenticationError, CredentialsError):  # type:
 
 class SageMakerStreamError(BadGatewayError, StreamError):
     """The container's response is not an OpenAI SSE stream."""
+
+
+class SageMakerCertificateError(BadRequestError):
+    """The server's TLS certificate did not verify against the CA bundle in use."""
+
+
+def certificate_failure(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate verification error behind a transport failure, if that is what it was."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def certificate_error(
+    failure: ssl.SSLCertVerificationError,
+    *,
+    model: str,
+    url: str,
+    trusted: str,
+    proxied: bool = False,
+) -> Exception:
+    """Say which host failed, against which CA bundle, and how to pass the right one."""
+    host = httpx.URL(url).host
+    reason = redact(failure.verify_message or failure.reason or str(failure))
+    via = (
+        " (or that of the https:// proxy in HTTPS_PROXY, whose CA goes in the AWS profile's "
+        "proxy_ca_bundle)"
+        if proxied
+        else ""
+    )
+    message = (
+        f"the TLS certificate of {host}{via} did not verify ({reason}) against {trusted}; if a "
+        "proxy or a private CA signs it, pass that CA's PEM bundle: ssl_verify: /path/ca.pem in "
+        "the deployment's litellm_params, or AWS_CA_BUNDLE=/path/ca.pem "
+        "(see docs/provider/networks.md)"
+    )
+    return build_error(SageMakerCertificateError, message, model=model, status=400)
 
 
 def _body_fields(body: bytes) -> dict[str, Any]:

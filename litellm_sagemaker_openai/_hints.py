@@ -48,8 +48,19 @@ def refused_hint(exc: Exception, url: str, *, from_env: bool) -> str | None:
     )
 
 
+PROXY_HINT: Final = (
+    "the proxy named by HTTPS_PROXY (HTTP_PROXY, ALL_PROXY) refused or could not open the "
+    "tunnel: check its address, user and password, or list the host in NO_PROXY to go direct "
+    "(see docs/provider/networks.md)"
+)
+
+
 def with_hint(exc: Exception, url: str, *, from_env: bool) -> Exception:
     """``exc``, or an httpx error of the same class whose message ends with the hint."""
+    if isinstance(exc, httpx.ProxyError):
+        proxied = httpx.ProxyError(f"{exc}; {PROXY_HINT}", request=exc.request)
+        proxied.__cause__ = exc.__cause__
+        return proxied
     hint = refused_hint(exc, url, from_env=from_env)
     if hint is None or not isinstance(exc, httpx.ConnectError):
         return exc

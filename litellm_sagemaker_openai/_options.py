@@ -11,6 +11,7 @@ option is one line here, and a test.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from typing import Any, Final, Generic, TypeVar, overload
@@ -18,6 +19,7 @@ from typing import Any, Final, Generic, TypeVar, overload
 from ._cost import as_positive, check_one_basis
 from ._credentials import CREDENTIAL_OPTIONS, CredentialSpec, credential_spec
 from ._exceptions import ConfigurationError
+from ._network import parse_ssl_verify
 from ._routing import check_api_base
 from ._token import MAX_TOKEN_SECONDS, expiry_seconds
 from ._validate import check_api_key, check_headers, check_timeout
@@ -121,6 +123,7 @@ class Options:
     stream_coalesce_ms = Option(as_window_ms, 0.0)
     instance_cost_per_hour: Option[float | None] = Option(as_positive, None)
     instance_count = Option(as_positive, 1.0)
+    ssl_verify: Option[bool | str | ssl.SSLContext | None] = Option(parse_ssl_verify, None)
 
     def __init__(self, kwargs: Mapping[str, Any], params: Mapping[str, Any]) -> None:
         self._values = {option.name: option.read(kwargs, params) for option in all_options()}

@@ -58,6 +58,15 @@ _PATTERNS: Final = (
         ),
         r"\1" + MASK,
     ),
+    # A URL's user:password@ (HTTPS_PROXY=http://user:pass@proxy:3128): the password, whatever
+    # its length, and a Proxy-Authorization header's credentials.
+    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]*:)[^/\s@'\"]*@", re.I), rf"\1{MASK}@"),
+    (
+        re.compile(
+            r"(Proxy-Authorization['\"]?\s*[:,=]\s*(?:b(?=['\"]))?['\"]?\w+\s+)[^'\"\s,}]+", re.I
+        ),
+        r"\1" + MASK,
+    ),
     # STS answers in XML: <SecretAccessKey>...</SecretAccessKey>, <SessionToken>...
     (
         re.compile(r"(<(SecretAccessKey|SessionToken|WebIdentityToken|ExternalId)>)[^<]*(</\2>)"),

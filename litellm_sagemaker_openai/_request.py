@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import httpx
+import litellm
 
 from ._credentials import CredentialSpec, resolve_region
+from ._network import Network, resolve_network
 from ._options import NAMES, Options
 from ._redact import register_secret
 from ._routing import PROVIDER, ModelRef, build_url, parse_model
@@ -54,6 +56,7 @@ class Call:
     static_token: str | None = field(default=None, repr=False)
     name: str = ""  # the model as LiteLLM passed it (no provider prefix): what it is priced as
     options: Options = field(default_factory=Options.defaults, repr=False, compare=False)
+    network: Network = field(default_factory=Network, compare=False)  # CA bundle and proxies
 
     @property
     def model(self) -> str:
@@ -126,4 +129,5 @@ def prepare(
         static_token=static_token,
         name=model.removeprefix(PROVIDER + "/"),
         options=options,
+        network=resolve_network(options.ssl_verify, litellm.ssl_verify, spec.aws_profile_name),
     )

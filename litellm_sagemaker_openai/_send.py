@@ -21,6 +21,8 @@ from ._cost import Interval, attach, cost_of, start
 from ._errors import (
     PROXY_REQUEST_ID_HEADER,
     answer_error,
+    certificate_error,
+    certificate_failure,
     error_for_status,
     error_for_transport,
     request_id,
@@ -146,6 +148,13 @@ class _Retries:
 
 
 def _transport_error(call: Call, exc: httpx.TransportError) -> Exception:
+    failure = certificate_failure(exc)
+    if failure is not None:
+        network = call.network
+        return certificate_error(
+            failure, model=call.model, url=call.url, trusted=network.source,
+            proxied=any(value.startswith("https://") for _, value in network.proxy_env),
+        )  # fmt: skip
     hinted = with_hint(exc, call.url, from_env=call.options.api_base is None)
     return error_for_transport(hinted, model=call.model, url=call.url)
 
@@ -163,7 +172,7 @@ def _stop(interval: Interval | None) -> None:
 
 def open_sync(call: Call) -> httpx.Response:
     """Send and return an open, successful (2xx) response. Raises LiteLLM exceptions."""
-    client = sync_client()
+    client = sync_client(call.network)
     retries = _Retries(call)
     while True:
         token = _token(call)
@@ -192,7 +201,7 @@ async def open_async(call: Call, on_sent: Callable[[], None] | None = None) -> h
     ``on_sent`` is called when the request starts going out: connecting, TLS and the token are
     behind it (see ``_open.py``).
     """
-    client = async_client()
+    client = async_client(call.network)
     retries = _Retries(call)
     while True:
         expiry = call.options.token_expiry

@@ -11,8 +11,14 @@ os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 
 import logging
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tls_support import LocalCA
+
+    from conformance._wire._serve import TLSFiles
 
 FAKE_KEY = "AKIAIOSFODNN7EXAMPLE"
 FAKE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -77,3 +83,18 @@ def debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFi
         for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
             logging.getLogger(name).setLevel(logging.WARNING)
         litellm.set_verbose = False
+
+
+@pytest.fixture(scope="session")
+def local_ca(tmp_path_factory: pytest.TempPathFactory) -> LocalCA:
+    """The session's own certificate authority (``tests/tls_support.py``); trust its ``ca_file``."""
+    from tls_support import make_ca
+
+    return make_ca(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def server_tls(local_ca: LocalCA) -> TLSFiles:
+    """A certificate of ``local_ca`` for localhost, 127.0.0.1, ::1 and ``tls_support.VPCE_HOST``:
+    give it to ``serve_app(..., tls=)`` or the emulator's ``--ssl-certfile/--ssl-keyfile``."""
+    return local_ca.issue()

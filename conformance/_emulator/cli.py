@@ -6,12 +6,13 @@ import argparse
 import contextlib
 import logging
 import os
+import ssl
 import sys
 import tempfile
 from collections.abc import Sequence
 
 from conformance._reference import ReferenceConfig
-from conformance._wire._serve import bind_socket, make_server, run_until_signalled
+from conformance._wire._serve import TLSFiles, bind_socket, make_server, run_until_signalled
 
 from ._app import create_emulator_app
 from ._config import EmulatorConfig, parse_component_flag, parse_endpoint_flag
@@ -86,6 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="answer every call to endpoint EP (or its component IC) with SageMaker's own error "
         f"ERROR, one of {', '.join(FAULTS)} (repeatable)",
     )
+    parser.add_argument(
+        "--ssl-certfile",
+        metavar="PATH",
+        help="serve HTTPS with this PEM certificate chain (uvicorn's flag; needs --ssl-keyfile)",
+    )
+    parser.add_argument(
+        "--ssl-keyfile", metavar="PATH", help="the PEM private key of --ssl-certfile"
+    )
     return parser
 
 
@@ -95,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.reference and (args.ttft_ms is not None or args.itl_ms is not None):
         parser.error("--ttft-ms and --itl-ms configure the reference container; add --reference")
+    if (args.ssl_certfile is None) != (args.ssl_keyfile is None):
+        parser.error("--ssl-certfile and --ssl-keyfile go together: give both, or neither")
     demo_file: str | None = None
     try:
         endpoints = dict(parse_endpoint_flag(value) for value in args.endpoint)
@@ -115,6 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             throttle_seed=args.throttle_seed,
             faults=faults,
         )
+        tls = _tls_files(args)
         sock = bind_socket(args.host, args.port)
     except (ValueError, OSError) as exc:
         print(f"sagemaker-openai-emulator: error: {exc}", file=sys.stderr)
@@ -125,13 +137,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # The emulator logs one access line per request; httpx's per-hop lines would repeat it.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    server = make_server(create_emulator_app(config))
+    server = make_server(create_emulator_app(config), tls=tls)
     try:
-        run_until_signalled(server, sock, lambda url: print(f"listening on {url}", flush=True))
+        run_until_signalled(
+            server, sock, lambda url: print(f"listening on {url}", flush=True), tls=tls
+        )
     finally:
         sock.close()
         _remove(demo_file)
     return 0
+
+
+def _tls_files(args: argparse.Namespace) -> TLSFiles | None:
+    """The TLS files, loaded once here so that a bad one is a one-line error, not a traceback."""
+    if args.ssl_certfile is None:
+        return None
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+            args.ssl_certfile, args.ssl_keyfile
+        )
+    except ssl.SSLError as exc:  # before OSError: SSLError is one
+        raise ValueError(
+            f"--ssl-certfile/--ssl-keyfile: {exc.reason or exc}; give a PEM certificate chain "
+            "and the private key that matches it"
+        ) from None
+    except OSError as exc:
+        raise ValueError(f"cannot read {exc.filename or 'the TLS files'}: {exc.strerror}") from None
+    return TLSFiles(certfile=args.ssl_certfile, keyfile=args.ssl_keyfile)
 
 
 def _reference_config(args: argparse.Namespace) -> ReferenceConfig | None:

@@ -21,7 +21,7 @@ from conformance._emulator import load_credentials_file, write_credentials_file
 from conformance._emulator.cli import main
 
 SCRIPT = Path(sys.executable).with_name("sagemaker-openai-emulator")
-LISTENING = re.compile(r"^listening on (http://127\.0\.0\.1:\d+)$")
+LISTENING = re.compile(r"^listening on ((?P<scheme>https?)://127\.0\.0\.1:\d+)$")
 CHAT_BODY = {"model": "", "messages": [{"role": "user", "content": "hi there"}], "max_tokens": 4}
 
 
@@ -44,7 +44,9 @@ def lines(stream: IO[str]) -> queue.Queue[str]:
 
 
 @contextmanager
-def emulator_process(*args: str) -> Iterator[tuple[subprocess.Popen[str], str, queue.Queue[str]]]:
+def emulator_process(
+    *args: str, scheme: str = "http"
+) -> Iterator[tuple[subprocess.Popen[str], str, queue.Queue[str]]]:
     process = subprocess.Popen(
         [*command(), "--port", "0", *args],
         stdout=subprocess.PIPE,
@@ -55,7 +57,7 @@ def emulator_process(*args: str) -> Iterator[tuple[subprocess.Popen[str], str, q
         stdout, stderr = lines(process.stdout), lines(process.stderr)  # type: ignore[arg-type]
         first = stdout.get(timeout=20)
         match = LISTENING.match(first)
-        assert match, first
+        assert match and match.group("scheme") == scheme, first
         yield process, match.group(1), stderr
         assert stdout.empty(), "stdout must hold exactly one line"
     finally:

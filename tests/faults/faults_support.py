@@ -281,9 +281,9 @@ def pool_problems(pool: Any) -> list[str]:
 
 
 def sync_pool_problems() -> list[str]:
-    """Problems in the plugin's process-wide sync pool (none if it was never created)."""
-    client = _clients._sync
-    return [] if client is None else pool_problems(client._transport._pool)  # type: ignore[attr-defined]
+    """Problems in the plugin's process-wide sync pools (none if none was created)."""
+    pools = [client._transport._pool for client in _clients._sync.values()]  # type: ignore[attr-defined]
+    return [problem for pool in pools for problem in pool_problems(pool)]
 
 
 def async_pool_problems() -> list[str]:
@@ -293,9 +293,9 @@ def async_pool_problems() -> list[str]:
 
 
 def sync_pool_size() -> int:
-    """How many connections the sync pool holds (to show a check is not vacuous)."""
-    client = _clients._sync
-    return 0 if client is None else len(client._transport._pool.connections)  # type: ignore[attr-defined]
+    """How many connections the sync pools hold (to show a check is not vacuous)."""
+    pools = [client._transport._pool for client in _clients._sync.values()]  # type: ignore[attr-defined]
+    return sum(len(pool.connections) for pool in pools)
 
 
 def async_pool_size() -> int:

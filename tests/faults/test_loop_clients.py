@@ -88,7 +88,7 @@ def test_a_loop_closed_by_hand_is_let_go_by_the_next_one() -> None:
         gc.collect()
         assert _settle(server) == 0
     assert [ref() for ref in loops] == [None, None]
-    assert not any(loop.is_closed() for loop in list(_clients._async))
+    assert not any(loop.is_closed() for loop, _ in list(_clients._async))
 
 
 def test_a_process_with_few_file_descriptors_survives_many_loops(tmp_path: Any) -> None:

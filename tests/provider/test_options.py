@@ -87,6 +87,8 @@ def test_stream_coalesce_ms_takes_milliseconds_from_0_to_1000(value: Any, expect
         ({"instance_cost_per_hour": float("inf")}, "instance_cost_per_hour must be a number"),
         ({"instance_cost_per_hour": True}, "instance_cost_per_hour must be a number"),
         ({"instance_count": -1}, "instance_count must be a number above 0"),
+        ({"ssl_verify": "/no/such/ca.pem"}, "ssl_verify: no CA bundle at '/no/such/ca.pem'"),
+        ({"ssl_verify": 3}, "ssl_verify must be true, false or the path of a CA bundle"),
         (
             {"instance_cost_per_hour": 1, "input_cost_per_token": 1e-6},
             "instance_cost_per_hour and input_cost_per_token are two prices for one deployment",

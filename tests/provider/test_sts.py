@@ -177,7 +177,7 @@ def test_forked_child_gets_fresh_client_pools() -> None:
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # child: must not reuse the parent's sockets
-        ok = _clients._sync is None and _clients.sync_client() is not parent
+        ok = not _clients._sync and _clients.sync_client() is not parent
         os.write(write, b"1" if ok else b"0")
         os._exit(0)
     os.close(write)

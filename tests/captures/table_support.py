@@ -109,7 +109,8 @@ def _matrix_rows(m: dict[str, Any]) -> list[str]:
         return [*lines, "- not recorded (this capture predates the client matrix)"]
     lines += ["| client | " + " | ".join(modes) + " |", "|---" * (len(modes) + 1) + "|"]
     for cid in ids:
-        first = next(by_mode[mode][cid] for mode in modes if cid in by_mode[mode])
+        seen = [by_mode[mode][cid] for mode in modes if cid in by_mode[mode]]
+        first = next((c for c in seen if c["version"]), seen[0])  # a skipped client has none
         cells = [_client_cell(by_mode[mode].get(cid)) for mode in modes]
         lines.append(f"| {first['title']} {first['version']} | " + " | ".join(cells) + " |")
     return lines

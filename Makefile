@@ -70,8 +70,8 @@ load: $(STAMP)
 
 ## Real engines (transformers serve, llama-cpp-python, vLLM CPU) under the kit, recorded into tests/captures/
 ## and docs/kit/engines.md. Not part of CI: installs ~5 GB into .engines/, 20-40 min the first time.
-## ENGINES="vllm" make engines runs a subset.
-engines: $(STAMP)
+## ENGINES="vllm" make engines runs a subset. The client matrix runs against each engine from .clients/.
+engines: clients
 	bash tests/engines/run.sh
 
 ## Regenerate tests/vectors/token_vectors.json with sagemaker-core in its own venv.

@@ -45,6 +45,22 @@ def recorded_outcomes(manifest: dict[str, Any], mode: str) -> dict[str, str]:
     return {r["id"]: r["outcome"] for r in manifest["runs"][mode]["results"]}
 
 
+def captured_checks(manifest: dict[str, Any], mode: str) -> list[Check]:
+    """The kit's checks that ran in the capture's ``mode`` run, in the catalogue's order.
+
+    Only these are replayed: a check added to the kit since sends requests the engine never
+    answered, so its replayed verdict would be the replay's 599, not the engine's.
+    """
+    recorded = recorded_outcomes(manifest, mode)
+    return [c for c in select_checks(mode=mode) if c.id in recorded]
+
+
+def not_captured(manifest: dict[str, Any], mode: str) -> list[str]:
+    """The kit's checks for ``mode`` that the capture predates: no verdict to replay."""
+    recorded = recorded_outcomes(manifest, mode)
+    return [c.id for c in select_checks(mode=mode) if c.id not in recorded]
+
+
 @dataclass
 class ReplayLimits(Limits):
     """The recorded run's bounds in a replay, where time runs faster than it did live.
@@ -89,37 +105,48 @@ class Replayed:
     misses: list[str]
     seconds: float
     request_timeout: float
+    not_captured: list[str] = field(default_factory=list)
 
     @property
     def outcomes(self) -> dict[str, str]:
         return {r.id: r.outcome.value for r in self.report.results}
 
 
-def kit_report(url: str, mode: str, model: str, limits: ReplayLimits) -> Report:
-    """The whole kit in ``mode`` against ``url``, as ``conformance.run()`` runs it, in ``limits``."""
+def kit_report(
+    url: str, mode: str, model: str, limits: ReplayLimits, checks: list[Check] | None = None
+) -> Report:
+    """The kit's ``checks`` (default: all) in ``mode`` against ``url``, as ``conformance.run()``
+    runs them, in ``limits``."""
     with open_target(url, mode) as target:
         ctx = CheckContext(target, model=model, limits=limits)
         try:
-            return run_checks(select_checks(), ctx, on_result=limits.finished)
+            chosen = select_checks() if checks is None else checks
+            return run_checks(chosen, ctx, on_result=limits.finished)
         finally:
             ctx.close()
 
 
 def replay_kit(folder: Path, mode: str, manifest: dict[str, Any]) -> Replayed:
-    """Run the whole kit in ``mode`` against that mode's run in the capture in ``folder``."""
+    """Run the kit's captured checks in ``mode`` against that mode's run in ``folder``.
+
+    The kit's checks the capture predates are listed in ``Replayed.not_captured``, not run.
+    """
     start = time.perf_counter()
     with serve_replay(folder, max_wait=MAX_WAIT, run=mode) as (url, replay):
         limits = replay_limits(manifest["runs"][mode], replay.longest_answer())
-        report = kit_report(url, mode, manifest["model"], limits)
+        checks = captured_checks(manifest, mode)
+        report = kit_report(url, mode, manifest["model"], limits, checks)
     seconds = time.perf_counter() - start
-    return Replayed(report, list(replay.misses), seconds, limits.request_timeout)
+    missing = not_captured(manifest, mode)
+    return Replayed(report, list(replay.misses), seconds, limits.request_timeout, missing)
 
 
 def moved_verdicts(manifest: dict[str, Any], mode: str, replayed: Replayed) -> list[str]:
     """What the replay did not reproduce: verdicts, the exit code, unmatched requests."""
     want, got = recorded_outcomes(manifest, mode), replayed.outcomes
     moved = [
-        f"{cid}: {want.get(cid)} recorded, {got.get(cid)} replayed"
+        f"{cid}: {want.get(cid)} recorded, "
+        + (f"{got[cid]} replayed" if cid in got else "no longer in the kit")
         for cid in sorted(want.keys() | got.keys())
         if want.get(cid) != got.get(cid)
     ]

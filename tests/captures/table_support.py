@@ -91,6 +91,31 @@ def _verdict_rows(manifests: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _client_cell(client: dict[str, Any] | None) -> str:
+    if client is None:
+        return "not run"
+    if client["readiness"] == "READY":
+        return "READY"
+    return _cell(f"{client['readiness']}: {client['message']}")[:300]
+
+
+def _matrix_rows(m: dict[str, Any]) -> list[str]:
+    """The client matrix of one engine: a row per client, a column per mode."""
+    modes = list(m["runs"])
+    by_mode = {mode: {c["client"]: c for c in m["runs"][mode].get("clients", [])} for mode in modes}
+    ids = list(dict.fromkeys(cid for mode in modes for cid in by_mode[mode]))
+    lines = ["", f"**{m['title']}**: the client matrix", ""]
+    if not ids:
+        return [*lines, "- not recorded (this capture predates the client matrix)"]
+    lines += ["| client | " + " | ".join(modes) + " |", "|---" * (len(modes) + 1) + "|"]
+    for cid in ids:
+        seen = [by_mode[mode][cid] for mode in modes if cid in by_mode[mode]]
+        first = next((c for c in seen if c["version"]), seen[0])  # a skipped client has none
+        cells = [_client_cell(by_mode[mode].get(cid)) for mode in modes]
+        lines.append(f"| {first['title']} {first['version']} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def render_table(manifests: list[dict[str, Any]]) -> str:
     """The generated part of docs/kit/engines.md: verdicts, how each engine ran, findings."""
     lines = [TABLE_START, "", *_verdict_rows(manifests)]
@@ -106,6 +131,7 @@ def render_table(manifests: list[dict[str, Any]]) -> str:
             f"| {m['captured_at'][:10]} ({m['kit_commit']}) |"
         )
     for m in manifests:
+        lines += _matrix_rows(m)
         lines += ["", f"**{m['title']}**: every verdict other than a pass", ""]
         rows = []
         for mode, run_ in m["runs"].items():

@@ -27,16 +27,19 @@ from typing import Any, Final
 
 import httpx
 
-from conformance import __version__
-from conformance._capture import Recorder, write_exchanges
-from conformance._capture._format import EXCHANGES_FILE, FORMAT_VERSION, MANIFEST_FILE
-from conformance._engine._report import EXIT_INCOMPLETE, EXIT_MUST_FAILED, EXIT_OK
-from conformance._wire._serve import serve_app
-
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+# This checkout's kit, not the one the shared venv's editable install points at (another
+# worktree's): the kit that records must be the kit that replays.
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from captures.captures_support import moved_verdicts, replay_kit  # noqa: E402
+
+from conformance import __version__  # noqa: E402
+from conformance._capture import Recorder, write_exchanges  # noqa: E402
+from conformance._capture._format import EXCHANGES_FILE, FORMAT_VERSION, MANIFEST_FILE  # noqa: E402
+from conformance._clients._envs import CACHE_VARIABLE as CLIENTS_CACHE  # noqa: E402
+from conformance._engine._report import EXIT_INCOMPLETE, EXIT_MUST_FAILED, EXIT_OK  # noqa: E402
+from conformance._wire._serve import serve_app  # noqa: E402
 
 CLI = Path(sys.executable).parent / "sagemaker-openai-conformance"
 MODES = ("direct", "mock")
@@ -56,8 +59,12 @@ def run_kit(url: str, mode: str, model: str) -> dict[str, Any]:
         report = Path(scratch) / "report.json"
         command = [str(CLI), "--target", url, "--mode", mode, "--model", model]
         command += ["--format", "json", "--output", str(report)]
+        # The client matrix runs from the repo's own cache (`make clients`), never the user's.
+        path = os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH"))))
+        env = {**os.environ, "PYTHONPATH": path}
+        env.setdefault(CLIENTS_CACHE, str(REPO / ".clients"))
         start = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
         wall = time.perf_counter() - start
         if done.returncode not in (EXIT_OK, EXIT_MUST_FAILED, EXIT_INCOMPLETE):
             sys.exit(f"the kit failed to run ({done.returncode}):\n{done.stderr}")
@@ -72,6 +79,17 @@ def run_kit(url: str, mode: str, model: str) -> dict[str, Any]:
         "stopped": data["stopped"],
         "summary": data["summary"],
         "results": results,
+        "clients": [_client(c) for c in data.get("clients", [])],
+    }
+
+
+def _client(result: dict[str, Any]) -> dict[str, Any]:
+    """A client's row of the matrix, with the broken steps' details (the evidence) only."""
+    broken = [s for s in result["steps"] if not s["ok"]]
+    keep = ("client", "title", "version", "runtime", "readiness", "message")
+    return {
+        **{k: result[k] for k in keep},
+        "broken_steps": [{"step": s["step"], "detail": s["detail"]} for s in broken],
     }
 
 

@@ -14,6 +14,7 @@ from conformance._reference import ReferenceConfig
 from conformance._wire._serve import bind_socket, make_server, run_until_signalled
 
 from ._app import create_emulator_app
+from ._capacity import parse_scale_to_zero_flag
 from ._config import EmulatorConfig, parse_component_flag, parse_endpoint_flag
 from ._credentials import generate_test_credentials, load_credentials_file, write_credentials_file
 
@@ -77,6 +78,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="seed for --throttle-rate, so runs throttle the same requests (default: 0)",
     )
+    parser.add_argument(
+        "--scale-to-zero",
+        action="append",
+        default=[],
+        metavar="EP/IC[=SECONDS]",
+        help="start inference component IC of endpoint EP at zero copies: calls get "
+        "SageMaker's 400 no-capacity ValidationError until SECONDS (default 180) after the "
+        "first one (repeatable); served by the reference container unless --component maps it",
+    )
     return parser
 
 
@@ -103,6 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             reference=_reference_config(args),
             throttle_rate=args.throttle_rate,
             throttle_seed=args.throttle_seed,
+            scale_to_zero=dict(parse_scale_to_zero_flag(value) for value in args.scale_to_zero),
         )
         sock = bind_socket(args.host, args.port)
     except (ValueError, OSError) as exc:

@@ -111,7 +111,7 @@ def test_the_flag() -> None:
     args = build_parser().parse_args(["--scale-to-zero", "a/b=3", "--scale-to-zero", "c/d"])
     assert args.scale_to_zero == ["a/b=3", "c/d"]
     for bad in ("ep", "ep/ic=", "ep/ic=soon", "ep/ic=-1", "ep/ic=nan", "ep/a b"):
-        with pytest.raises(ValueError, match="scale-to-zero|provisioning|name"):
+        with pytest.raises(ValueError, match=r"scale-to-zero|provisioning|name"):
             parse_scale_to_zero_flag(bad)
 
 

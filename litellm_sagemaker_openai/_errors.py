@@ -5,6 +5,7 @@
   -> ``STATUS_ERRORS``; then two message-based refinements:
   + context-length wording       -> ContextWindowExceededError
   + ThrottlingException          -> RateLimitError (AWS sends it with 400 too)
+  + ValidationError "no capacity" -> SageMakerNoCapacityError, a RateLimitError (scale to zero)
 * httpx transport failures     -> Timeout / APIConnectionError  (``TRANSPORT_ERRORS``)
 * a body that cannot be decoded -> BadGatewayError (the container's fault, not the network's)
 * our own configuration errors -> BadRequestError that is also a ConfigurationError
@@ -62,6 +63,10 @@ _CONTEXT_RE: Final = re.compile(
     r"input is too long|exceeds? the (?:model'?s? )?(?:max(?:imum)? )?(?:context|token)",
     re.IGNORECASE,
 )
+# SageMaker's refusal of a call to an inference component with no copy (scaled to zero):
+# "Inference Component has no capacity to process this request. ...", a 400 ValidationError.
+# Matched by type and wording, not by one exact body: the OpenAI route's answer is inferred.
+_NO_CAPACITY_RE: Final = re.compile(r"\bno capacity\b", re.IGNORECASE)
 _MAX_MESSAGE: Final = 600
 IAM_HINT: Final = (
     'the identity that signed the token needs sagemaker:CallWithBearerToken (Resource "*") '
@@ -79,6 +84,26 @@ class SageMakerCredentialsError(AuthenticationError, CredentialsError):  # type:
 
 class SageMakerStreamError(BadGatewayError, StreamError):
     """The container's response is not an OpenAI SSE stream."""
+
+
+class SageMakerNoCapacityError(RateLimitError):
+    """The inference component has no copy in service: it is scaling from zero.
+
+    A RateLimitError (429) so that a Router cools the deployment down at once and serves the
+    call from another deployment of the group; a 400 would be the caller's fault, never retried,
+    and a 5xx cools down only past half of a minute's calls failing (docs/provider/production.md).
+    """
+
+
+def no_capacity_hint(ref: ModelRef) -> str:
+    """What to do about a component scaling from zero (also the message after a wait ran out)."""
+    return (
+        f"{ref.describe()} has no copy in service: it is scaling from zero. The refused call "
+        "starts the scale-out, which takes minutes, and every call is refused until a copy is "
+        "in service. A Router with another deployment of this model serves the call there (this "
+        "one cools down); to wait instead, set wait_for_capacity: <seconds> in the deployment's "
+        "litellm_params or pass wait_for_capacity=<seconds> on the call"
+    )
 
 
 def _body_fields(body: bytes) -> dict[str, Any]:
@@ -151,6 +176,9 @@ def error_for_status(
         text += f" ({IAM_HINT.format(region=region, endpoint=ref.endpoint)})"
     elif status == 404:
         text += f" ({ref.describe()} was not found in {region}; check the name and the region)"
+    if status == 400 and "ValidationError" in kind and _NO_CAPACITY_RE.search(text):
+        message = f"{no_capacity_hint(ref)} (SageMaker: {text})"
+        return build_error(SageMakerNoCapacityError, message, model=model, response=response)
     if "ThrottlingException" in kind or status == 429:
         cls: type[Exception] = RateLimitError
     elif status in (400, 413, 422) and _CONTEXT_RE.search(text):

@@ -89,22 +89,15 @@ def test_a_router_serves_every_call_from_the_warm_deployment(
     mode: str, test_creds: TestCredentials
 ) -> None:
     with emulator(test_creds, NEVER_S) as (app, url):
-        router = litellm.Router(
-            model_list=[
-                {
-                    "model_name": "chat",
-                    "litellm_params": {"model": COLD_MODEL, **params(url, test_creds)},
-                },
-                {
-                    "model_name": "chat",
-                    "litellm_params": {
-                        "model": "sagemaker_openai/warm-ep",
-                        **params(url, test_creds),
-                    },
-                },
-            ],  # fmt: skip
-            num_retries=2,
-        )
+        deployment = params(url, test_creds)
+        model_list = [
+            {"model_name": "chat", "litellm_params": {"model": COLD_MODEL, **deployment}},
+            {
+                "model_name": "chat",
+                "litellm_params": {"model": "sagemaker_openai/warm-ep", **deployment},
+            },
+        ]
+        router = litellm.Router(model_list=model_list, num_retries=2)
         answers = run(mode, router.completion, router.acompletion, 20, model="chat")
         assert len(answers) == 20 and all(answers)
         assert refused(app) >= 1  # the cold deployment was tried, then cooled down ...

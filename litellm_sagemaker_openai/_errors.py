@@ -162,9 +162,10 @@ def error_for_status(
                 request=response.request,
             )
     text = redact(_message(fields, body))[:_MAX_MESSAGE]
-    kind = " ".join(
-        str(v) for v in (fields.get("__type"), fields.get("code"), fields.get("type")) if v
-    )
+    error = fields.get("error")
+    nested: dict[str, Any] = error if isinstance(error, dict) else {}
+    types = (fields.get("__type"), fields.get("code"), fields.get("type"), nested.get("type"))
+    kind = " ".join(str(v) for v in types if v)
     if response is not None and response.headers.get("x-amzn-errortype"):
         kind += " " + response.headers["x-amzn-errortype"]
     if status == 401:

@@ -25,6 +25,7 @@ from litellm_sagemaker_openai._errors import SageMakerNoCapacityError
 
 COLD: Final = ("zero-ep", "cold-ic")
 COLD_MODEL: Final = "sagemaker_openai/zero-ep/cold-ic"
+SECOND_COLD: Final = ("zero-ep", "second-ic")  # another component at zero, for the proxy's tests
 MESSAGES: Final = [{"role": "user", "content": "hello there"}]
 NEVER_S: Final = 3600.0  # a scale-out that does not end within a test
 SHORT_S: Final = 1.0
@@ -34,9 +35,8 @@ MODES: Final = ["sync", "sync-stream", "async", "async-stream"]
 @contextlib.contextmanager
 def emulator(creds: TestCredentials, provisioning: float) -> Iterator[tuple[Starlette, str]]:
     """An emulator with ``COLD`` at zero copies; yields the app and its base URL by hostname."""
-    config = EmulatorConfig(
-        credentials=(creds,), reference=ReferenceConfig(), scale_to_zero={COLD: provisioning}
-    )
+    cold = {COLD: provisioning, SECOND_COLD: provisioning}
+    config = EmulatorConfig(credentials=(creds,), reference=ReferenceConfig(), scale_to_zero=cold)
     app = create_emulator_app(config)
     with serve_app(app) as url:
         yield app, url.replace("127.0.0.1", "localhost")

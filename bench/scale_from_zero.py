@@ -91,7 +91,7 @@ def _router_round(litellm: Any, cold: bool) -> tuple[float, int]:
         return time.perf_counter() - start, sum(ok)
 
 
-def _wait_round(litellm: Any, provisioning: float | None) -> tuple[float, int]:
+def _wait_round(litellm: Any, provisioning: float | None) -> tuple[float, int, float]:
     """Seconds from the first call to the last waiter's first chunk; refused calls counted."""
     with _emulator(provisioning) as (app, params):
         model = COLD_MODEL if provisioning is not None else WARM_MODEL
@@ -102,7 +102,8 @@ def _wait_round(litellm: Any, provisioning: float | None) -> tuple[float, int]:
 
         start = time.perf_counter()
         ends = asyncio.run(waiters())
-        return max(ends) - start, int(app.state.capacity.refused[COLD])
+        capacity = app.state.capacity
+        return max(ends) - start, int(capacity.refused[COLD]), capacity.noticed_after.get(COLD, 0.0)
 
 
 def run(opts: Options) -> Result:
@@ -118,15 +119,16 @@ def run(opts: Options) -> Result:
     rounds = opts.rounds
     _router_round(litellm, cold=False)  # warm-up: imports, first mint
     router: dict[str, list[float]] = {"cold": [], "warm": [], "ok": []}
-    wait: dict[str, list[float]] = {"cold": [], "warm": [], "refused": []}
+    wait: dict[str, list[float]] = {"cold": [], "warm": [], "refused": [], "noticed": []}
     for _ in range(rounds):
         seconds, ok = _router_round(litellm, cold=True)
         router["cold"].append(seconds)
         router["ok"].append(ok)
         router["warm"].append(_router_round(litellm, cold=False)[0])
-        seconds, refused = _wait_round(litellm, PROVISION_S)
+        seconds, refused, noticed = _wait_round(litellm, PROVISION_S)
         wait["cold"].append(seconds)
         wait["refused"].append(refused)
+        wait["noticed"].append(noticed)
         wait["warm"].append(_wait_round(litellm, None)[0])
     result = Result(
         id="scale_from_zero",
@@ -142,6 +144,7 @@ def run(opts: Options) -> Result:
     result.figure("wait_last_waiter", [1e3 * s for s in wait["cold"]], "ms")
     result.figure("wait_warm_floor", [1e3 * s for s in wait["warm"]], "ms")
     result.figure("wait_refused_calls", wait["refused"], "calls")
+    result.figure("wait_first_probe_after_scale_out", [1e3 * s for s in wait["noticed"]], "ms")
     slow = result.add_ratio(
         "router one cold/both warm",
         [c / w for c, w in zip(router["cold"], router["warm"], strict=True)],
@@ -158,7 +161,9 @@ def run(opts: Options) -> Result:
         f"time; last of {WAITERS} waiters at {last['median']:.2f}x the {PROVISION_S:g} s "
         f"provisioning, {own['median']:.2f}x less the warm floor of "
         f"{result.figures['wait_warm_floor']['median']:.0f} ms; "
-        f"{result.figures['wait_refused_calls']['median']:.0f} refused calls"
+        f"{result.figures['wait_refused_calls']['median']:.0f} refused calls, first probe "
+        f"{result.figures['wait_first_probe_after_scale_out']['median']:.0f} ms after the "
+        "scale-out"
     )
     result.notes = (
         "In-process emulators addressed by hostname, a fresh one per round. The last waiter's "

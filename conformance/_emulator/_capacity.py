@@ -41,6 +41,8 @@ class Capacity:
         self._ready_at: dict[Key, float] = {}
         self._clock = clock
         self.refused: Counter[Key] = Counter()  # refused calls per component, for tests
+        # How long after its scale-out ended the first call came: how soon callers noticed.
+        self.noticed_after: dict[Key, float] = {}
 
     def __repr__(self) -> str:
         return f"Capacity(cold={sorted(self._cold)})"
@@ -55,6 +57,7 @@ class Capacity:
         ready_at = self._ready_at.setdefault(key, now + seconds)  # this call starts it
         if now >= ready_at:
             del self._cold[key]  # in service from now on
+            self.noticed_after[key] = now - ready_at
             return None
         self.refused[key] += 1
         return aws_error(400, NO_CAPACITY, ERROR_TYPE)

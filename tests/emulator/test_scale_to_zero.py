@@ -71,6 +71,7 @@ async def test_refused_with_sagemakers_400_until_the_scale_out_has_run(
     assert len(refused.headers["x-amzn-RequestId"]) == 36
     assert (served.status_code, still.status_code) == (200, 200)
     assert app.state.capacity.refused[("zero-ep", "cold-ic")] == 2
+    assert app.state.capacity.noticed_after[("zero-ep", "cold-ic")] < 60
 
 
 def test_botocore_reads_the_refusal_as_a_validation_error() -> None:

@@ -49,11 +49,11 @@ class _Cold:
 
     __slots__ = ("next_at", "probing", "since", "wakers")
 
-    def __init__(self, now: float) -> None:
+    def __init__(self, now: float, wakers: list[Callable[[], None]]) -> None:
         self.since = now
         self.next_at = now + pause(0.0)
         self.probing = False
-        self.wakers: list[Callable[[], None]] = []
+        self.wakers = wakers
 
 
 _COLD: dict[str, _Cold] = {}
@@ -96,9 +96,11 @@ def _settle(url: str, exc: BaseException | None, *, probed: bool) -> bool:
     now = time.monotonic()
     with _LOCK:
         cold = _COLD.get(url)
-        if cold is None:
+        stale = cold is not None and not cold.probing and now - cold.next_at > MAX_PAUSE_S
+        if cold is None or (refused and stale):
+            # No record, or one nobody has probed for a while (a new scale-out): start afresh.
             if refused:
-                _COLD[url] = _Cold(now)
+                _COLD[url] = _Cold(now, cold.wakers if cold else [])
             return refused
         if exc is None:
             del _COLD[url]

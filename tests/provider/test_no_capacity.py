@@ -9,8 +9,9 @@ import pytest
 import respx
 from provider_support import CREDS, IC_URL, MESSAGES, completion_json
 
+from litellm_sagemaker_openai import _capacity
 from litellm_sagemaker_openai._capacity import FIRST_PAUSE_S, GROWTH, MAX_PAUSE_S, pause
-from litellm_sagemaker_openai._errors import SageMakerNoCapacityError
+from litellm_sagemaker_openai._errors import SageMakerNoCapacityError, build_error
 
 SAGEMAKER = (
     "Inference Component has no capacity to process this request. ApplicationAutoScaling may be "
@@ -80,3 +81,30 @@ def test_pauses_grow_with_the_time_waited_within_bounds() -> None:
     assert pause(0.0, lambda: 1.0) == FIRST_PAUSE_S
     assert pause(40.0, lambda: 1.0) == 40.0 * GROWTH  # at most an eighth past the scale-out
     assert pause(10_000.0, lambda: 1.0) == MAX_PAUSE_S
+
+
+def test_one_probe_at_a_time_and_a_served_call_wakes_every_waiter() -> None:
+    url = "https://runtime.invalid/endpoints/ep/inference-components/state-test/x"
+    refusal = build_error(SageMakerNoCapacityError, "cold", model="m", status=429)
+    woken: list[str] = []
+    assert _capacity._settle(url, refusal, probed=False) is True  # the record starts
+    assert _capacity._turn(url, lambda: woken.append("a"))[1] is not None  # a pause first
+    _capacity._COLD[url].next_at = 0.0  # the pause has run
+    assert _capacity._turn(url, lambda: woken.append("b")) == (True, None)  # b probes
+    assert _capacity._turn(url, lambda: woken.append("c")) == (False, float("inf"))  # c waits
+    _capacity._settle(url, refusal, probed=True)  # b's probe refused: a and c are woken ...
+    assert sorted(woken) == ["a", "c"] and url in _capacity._COLD
+    assert _capacity._COLD[url].next_at > 0  # ... to a new pause
+    _capacity._settle(url, None, probed=False)  # any call served: the record is dropped
+    assert url not in _capacity._COLD
+
+
+def test_a_record_nobody_probed_for_a_while_starts_afresh() -> None:
+    url = "https://runtime.invalid/endpoints/ep/inference-components/stale-test/x"
+    refusal = build_error(SageMakerNoCapacityError, "cold", model="m", status=429)
+    _capacity._settle(url, refusal, probed=False)
+    old = _capacity._COLD[url]
+    old.since, old.next_at = old.since - 3600, old.next_at - 3600  # an hour ago
+    _capacity._settle(url, refusal, probed=False)  # a new scale-out
+    fresh = _capacity._COLD.pop(url)
+    assert fresh is not old and fresh.next_at - fresh.since <= FIRST_PAUSE_S

@@ -2,7 +2,9 @@
 
 Every emulator here is addressed by a hostname (``localhost``), as real runtime URLs are, and
 each test gets its own port, so the plugin's process-wide record of cold components starts
-empty for it.
+empty for it. The async streams run on ``asyncio.run``'s loop, whose default executor (where
+LiteLLM calls ``astreaming``) has 6 workers on a 2-core machine: 50 streams waiting there at
+once would deadlock if a wait held a worker.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ BENCHMARKS: Final = {
     "slow_first_byte": "bench.slow_first_byte",
     "wan": "bench.wan",
     "cold_start": "bench.cold_start",
+    "scale_from_zero": "bench.scale_from_zero",
     "import_cost": "bench.imports",
     "proxy_overhead": "bench.proxy",
     "proxy_capacity": "bench.capacity",

@@ -5,6 +5,7 @@
   -> ``STATUS_ERRORS``; then two message-based refinements:
   + context-length wording       -> ContextWindowExceededError
   + ThrottlingException          -> RateLimitError (AWS sends it with 400 too)
+  + ValidationError "no capacity" -> SageMakerNoCapacityError, a RateLimitError (scale to zero)
 * a certificate that does not verify -> BadRequestError (``SageMakerCertificateError``): a
   trust setting to fix, not a network blip, so the Router does not retry it
 * httpx transport failures     -> Timeout / APIConnectionError  (``TRANSPORT_ERRORS``)
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import json
 import re
-import ssl
 from typing import Any, Final
 
 import httpx
@@ -65,6 +65,10 @@ _CONTEXT_RE: Final = re.compile(
     r"input is too long|exceeds? the (?:model'?s? )?(?:max(?:imum)? )?(?:context|token)",
     re.IGNORECASE,
 )
+# SageMaker's refusal of a call to an inference component with no copy (scaled to zero):
+# "Inference Component has no capacity to process this request. ...", a 400 ValidationError.
+# Matched by type and wording, not by one exact body: the OpenAI route's answer is inferred.
+_NO_CAPACITY_RE: Final = re.compile(r"\bno capacity\b", re.IGNORECASE)
 _MAX_MESSAGE: Final = 600
 REQUEST_ID_HEADER: Final = "x-amzn-requestid"
 PROXY_REQUEST_ID_HEADER: Final = f"llm_provider-{REQUEST_ID_HEADER}"  # as LiteLLM's proxy names it
@@ -96,42 +100,24 @@ class SageMakerCertificateError(BadRequestError):
     """The server's TLS certificate did not verify against the CA bundle in use."""
 
 
-def certificate_failure(exc: BaseException) -> ssl.SSLCertVerificationError | None:
-    """The certificate verification error behind a transport failure, if that is what it was."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, ssl.SSLCertVerificationError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
+class SageMakerNoCapacityError(RateLimitError):
+    """The inference component has no copy in service: it is scaling from zero.
+
+    A RateLimitError (429) so that a Router cools the deployment down at once and serves the
+    call from another deployment of the group; a 400 would be the caller's fault, never retried,
+    and a 5xx cools down only past half of a minute's calls failing (docs/provider/production.md).
+    """
 
 
-def certificate_error(
-    failure: ssl.SSLCertVerificationError,
-    *,
-    model: str,
-    url: str,
-    trusted: str,
-    proxied: bool = False,
-) -> Exception:
-    """Say which host failed, against which CA bundle, and how to pass the right one."""
-    host = httpx.URL(url).host
-    reason = redact(failure.verify_message or failure.reason or str(failure))
-    via = (
-        " (or that of the https:// proxy in HTTPS_PROXY, whose CA goes in the AWS profile's "
-        "proxy_ca_bundle)"
-        if proxied
-        else ""
+def no_capacity_hint(ref: ModelRef) -> str:
+    """What to do about a component scaling from zero (also the message after a wait ran out)."""
+    return (
+        f"{ref.describe()} has no copy in service: it is scaling from zero. The refused call "
+        "starts the scale-out, which takes minutes, and every call is refused until a copy is "
+        "in service. A Router with another deployment of this model serves the call there (this "
+        "one cools down); to wait instead, set wait_for_capacity: <seconds> in the deployment's "
+        "litellm_params or pass wait_for_capacity=<seconds> on the call"
     )
-    message = (
-        f"the TLS certificate of {host}{via} did not verify ({reason}) against {trusted}; if a "
-        "proxy or a private CA signs it, pass that CA's PEM bundle: ssl_verify: /path/ca.pem in "
-        "the deployment's litellm_params, or AWS_CA_BUNDLE=/path/ca.pem "
-        "(see docs/provider/networks.md)"
-    )
-    return build_error(SageMakerCertificateError, message, model=model, status=400)
 
 
 def _body_fields(body: bytes) -> dict[str, Any]:
@@ -229,9 +215,12 @@ def error_for_status(
                     request=response.request,
                 )
     text = redact(_message(fields, body))[:_MAX_MESSAGE]
-    kind = " ".join(
-        str(v) for v in (fields.get("__type"), fields.get("code"), fields.get("type")) if v
-    )
+    error = fields.get("error")
+    nested: dict[str, Any] = error if isinstance(error, dict) else {}
+    types = (fields.get("__type"), fields.get("code"), fields.get("type"), nested.get("type"))
+    kind = " ".join(str(v) for v in types if v)
+    if response is not None and response.headers.get("x-amzn-errortype"):
+        kind += " " + response.headers["x-amzn-errortype"]
     if status == 401:
         text += (
             f" (SageMaker refused the bearer token for region {region}; check the machine clock "
@@ -244,6 +233,12 @@ def error_for_status(
             f" ({ref.describe()} was not found in {region}; check the name and the region, "
             "or whether it was deleted)"
         )
+    rid = request_id(response)
+    if status == 400 and "ValidationError" in kind and _NO_CAPACITY_RE.search(text):
+        message = f"{no_capacity_hint(ref)} (SageMaker: {text})"
+        message += _authorship("sagemaker", "ValidationError", status, rid, None)
+        error = build_error(SageMakerNoCapacityError, message, model=model, response=response)
+        return _tag(error, "sagemaker", "ValidationError", rid, None)
     cls = _sagemaker_class(error_type, text) if error_type else None
     if cls is None and ("ThrottlingException" in kind or status == 429):
         cls = RateLimitError
@@ -261,7 +256,6 @@ def error_for_status(
             response = httpx.Response(
                 404, headers=response.headers, content=response.content, request=response.request
             )
-    rid = request_id(response)
     author = "sagemaker" if error_type else "container"
     text += _authorship(author, error_type, status, rid, log_stream)
     error = build_error(cls, text, model=model, status=status, response=response)

@@ -32,8 +32,9 @@ from typing import Any, Final
 
 import httpx
 
+from ._errors import SageMakerCertificateError, build_error
 from ._exceptions import ConfigurationError
-from ._redact import register_secret
+from ._redact import redact, register_secret
 
 PROXY_ENV: Final = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY")
 _WORDS: Final = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
@@ -252,3 +253,41 @@ def _scoped(profile: str | None, files: tuple[str, str]) -> Mapping[str, str]:
     except Exception:  # a missing profile is reported by credential loading, not here
         return {}
     return {key: str(scoped[key]) for key in ("ca_bundle", "proxy_ca_bundle") if scoped.get(key)}
+
+
+def certificate_failure(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate verification error behind a transport failure, if that is what it was."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def certificate_error(
+    failure: ssl.SSLCertVerificationError,
+    *,
+    model: str,
+    url: str,
+    trusted: str,
+    proxied: bool = False,
+) -> Exception:
+    """Say which host failed, against which CA bundle, and how to pass the right one."""
+    host = httpx.URL(url).host
+    reason = redact(failure.verify_message or failure.reason or str(failure))
+    via = (
+        " (or that of the https:// proxy in HTTPS_PROXY, whose CA goes in the AWS profile's "
+        "proxy_ca_bundle)"
+        if proxied
+        else ""
+    )
+    message = (
+        f"the TLS certificate of {host}{via} did not verify ({reason}) against {trusted}; if a "
+        "proxy or a private CA signs it, pass that CA's PEM bundle: ssl_verify: /path/ca.pem in "
+        "the deployment's litellm_params, or AWS_CA_BUNDLE=/path/ca.pem "
+        "(see docs/provider/networks.md)"
+    )
+    return build_error(SageMakerCertificateError, message, model=model, status=400)

@@ -11,6 +11,7 @@ option is one line here, and a test.
 
 from __future__ import annotations
 
+import math
 import ssl
 from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
@@ -92,6 +93,20 @@ def as_expiry(value: Any, name: str) -> int:
         raise ConfigurationError(f"{name}: {exc}") from None
 
 
+def as_seconds(value: Any, name: str) -> float:
+    """Zero or more seconds, finite; a YAML or environment string is read as a number."""
+    try:
+        seconds = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if isinstance(value, bool) or not 0 <= seconds < math.inf:
+        raise ConfigurationError(
+            f"{name} must be a number of seconds, 0 or more, got {value!r}; e.g. `{name}: 300` "
+            "in the deployment's litellm_params"
+        )
+    return seconds
+
+
 def _kwarg(check: Callable[[Any], T]) -> Callable[[Any, str], T]:
     return lambda value, _name: check(value)
 
@@ -124,6 +139,7 @@ class Options:
     instance_cost_per_hour: Option[float | None] = Option(as_positive, None)
     instance_count = Option(as_positive, 1.0)
     ssl_verify: Option[bool | str | ssl.SSLContext | None] = Option(parse_ssl_verify, None)
+    wait_for_capacity = Option(as_seconds, 0.0)
 
     def __init__(self, kwargs: Mapping[str, Any], params: Mapping[str, Any]) -> None:
         self._values = {option.name: option.read(kwargs, params) for option in all_options()}

@@ -16,19 +16,19 @@ import httpx
 from litellm.types.utils import ModelResponse
 
 from ._answer import completion_response, state_cost
+from ._capacity import wait_async, wait_sync
 from ._clients import async_client, sync_client
 from ._cost import Interval, attach, cost_of, start
 from ._errors import (
     PROXY_REQUEST_ID_HEADER,
     answer_error,
-    certificate_error,
-    certificate_failure,
     error_for_status,
     error_for_transport,
     request_id,
 )
 from ._exceptions import StreamError
 from ._hints import with_hint
+from ._network import certificate_error, certificate_failure
 from ._request import Call
 from ._routing import PROVIDER
 from ._tokens import TokenCache
@@ -171,7 +171,14 @@ def _stop(interval: Interval | None) -> None:
 
 
 def open_sync(call: Call) -> httpx.Response:
-    """Send and return an open, successful (2xx) response. Raises LiteLLM exceptions."""
+    """Send and return an open, successful (2xx) response. Raises LiteLLM exceptions.
+
+    A component scaling from zero is waited for within ``wait_for_capacity`` (``_capacity.py``).
+    """
+    return wait_sync(call, lambda: _open_once_sync(call))
+
+
+def _open_once_sync(call: Call) -> httpx.Response:
     client = sync_client(call.network)
     retries = _Retries(call)
     while True:
@@ -201,6 +208,10 @@ async def open_async(call: Call, on_sent: Callable[[], None] | None = None) -> h
     ``on_sent`` is called when the request starts going out: connecting, TLS and the token are
     behind it (see ``_open.py``).
     """
+    return await wait_async(call, lambda: _open_once_async(call, on_sent))
+
+
+async def _open_once_async(call: Call, on_sent: Callable[[], None] | None) -> httpx.Response:
     client = async_client(call.network)
     retries = _Retries(call)
     while True:

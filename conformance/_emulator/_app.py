@@ -20,6 +20,7 @@ from litellm_sagemaker_openai import validate_name
 
 from .._wire._limits import SAGEMAKER_MAX_BODY
 from ._bridge import ASGIApp, Message, Receive, Send
+from ._capacity import Capacity
 from ._config import EmulatorConfig
 from ._control import ControlPlane
 from ._errors import fault_response
@@ -62,6 +63,7 @@ class _Emulator:
         # A private generator: the throttle's draws depend only on the seed and request order.
         self._throttle = random.Random(config.throttle_seed)
         self._control = ControlPlane(config)
+        self.capacity = Capacity(config.scale_to_zero, config.clock)
 
     async def control(self, request: Request) -> Response:
         """SageMaker's control plane (``POST /``), for discovery: see ``_control.py``."""
@@ -99,9 +101,9 @@ class _Emulator:
             if failed is not None:
                 return failed
             target = self._resolve(*names)
-            throttled = self._throttled()
-            if throttled is not None:
-                return throttled
+            refused = self.capacity.refusal(*names) or self._throttled()
+            if refused is not None:
+                return refused
             opened = await self._open(request, target, "/v1/chat/completions", body)
         except (TokenRejected, RouteError) as exc:
             return _refusal(exc)
@@ -127,9 +129,9 @@ class _Emulator:
             if failed is not None:
                 return failed
             target = self._resolve(endpoint, component)
-            throttled = self._throttled()
-            if throttled is not None:
-                return throttled
+            refused = self.capacity.refusal(endpoint, component) or self._throttled()
+            if refused is not None:
+                return refused
             opened = await self._open(request, target, "/invocations", body)
         except ValueError as exc:
             return aws_error(400, str(exc), "ValidationError")
@@ -337,4 +339,5 @@ def create_emulator_app(config: EmulatorConfig) -> Starlette:
     # Starlette answers a path with an extra trailing slash with a 307 to the other spelling;
     # the route has no such redirect, so every path it does not serve gets the same 404.
     app.router.redirect_slashes = False
+    app.state.capacity = emulator.capacity  # tests count the refused calls there
     return app

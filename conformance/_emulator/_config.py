@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from litellm_sagemaker_openai import validate_name, validate_region
 
 from .._wire._target import validate_base_url
+from ._capacity import check_provisioning
 from ._credentials import TestCredentials
 from ._errors import FAULTS
 from ._forward import REFERENCE_URL
@@ -48,6 +49,10 @@ class EmulatorConfig:
             the same way in every run.
         faults: (endpoint, component or None) -> the name of one of SageMaker's own errors
             (``_errors.FAULTS``), answered to every call to that name after the token check.
+        scale_to_zero: (endpoint, inference component) -> provisioning seconds. Each starts at
+            zero copies: calls get SageMaker's no-capacity 400 until that long after the first
+            one (see ``_capacity.py``). A component not mapped otherwise is served by the
+            reference container once it has scaled out.
     """
 
     region: str = "us-east-1"
@@ -61,6 +66,7 @@ class EmulatorConfig:
     throttle_rate: float = 0.0
     throttle_seed: int = 0
     faults: Mapping[tuple[str, str | None], str] = field(default_factory=dict)
+    scale_to_zero: Mapping[tuple[str, str], float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         validate_region(self.region)
@@ -80,10 +86,17 @@ class EmulatorConfig:
             if fault not in FAULTS:
                 raise ValueError(f"unknown fault {fault!r}; use one of {', '.join(FAULTS)}")
         object.__setattr__(self, "faults", MappingProxyType(dict(self.faults)))
+        cold = {
+            (validate_name(ep), validate_name(ic, "inference component")): check_provisioning(s)
+            for (ep, ic), s in self.scale_to_zero.items()
+        }
+        for key in cold:
+            components.setdefault(key, REFERENCE_URL)
         # Read-only views keep the frozen promise: nobody can remap a live emulator.
         object.__setattr__(self, "credentials", tuple(self.credentials))
         object.__setattr__(self, "endpoints", MappingProxyType(endpoints))
         object.__setattr__(self, "components", MappingProxyType(components))
+        object.__setattr__(self, "scale_to_zero", MappingProxyType(cold))
         declared = [*endpoints.values(), *components.values()]
         if self.reference is None and REFERENCE_URL in declared:
             raise ValueError(

@@ -15,6 +15,7 @@ from conformance._reference import ReferenceConfig
 from conformance._wire._serve import TLSFiles, bind_socket, make_server, run_until_signalled
 
 from ._app import create_emulator_app
+from ._capacity import parse_scale_to_zero_flag
 from ._config import EmulatorConfig, parse_component_flag, parse_endpoint_flag
 from ._credentials import generate_test_credentials, load_credentials_file, write_credentials_file
 from ._errors import FAULTS, parse_fault_flag
@@ -95,6 +96,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--ssl-keyfile", metavar="PATH", help="the PEM private key of --ssl-certfile"
     )
+    parser.add_argument(
+        "--scale-to-zero",
+        action="append",
+        default=[],
+        metavar="EP/IC[=SECONDS]",
+        help="start inference component IC of endpoint EP at zero copies: calls get "
+        "SageMaker's 400 no-capacity ValidationError until SECONDS (default 180) after the "
+        "first one (repeatable); served by the reference container unless --component maps it",
+    )
     return parser
 
 
@@ -125,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             throttle_rate=args.throttle_rate,
             throttle_seed=args.throttle_seed,
             faults=faults,
+            scale_to_zero=dict(parse_scale_to_zero_flag(value) for value in args.scale_to_zero),
         )
         tls = _tls_files(args)
         sock = bind_socket(args.host, args.port)

@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 IDS = ["auth_per_request", "nonstream_overhead", "stream_per_chunk", "stream_ttfc",
-       "stream_pacing", "concurrency", "slow_first_byte", "wan", "cold_start", "import_cost", "proxy_overhead", "proxy_capacity",
+       "stream_pacing", "concurrency", "slow_first_byte", "wan", "cold_start", "scale_from_zero", "import_cost", "proxy_overhead", "proxy_capacity",
        "sagemaker_chat",
        "conformance_runtime"]  # fmt: skip
 

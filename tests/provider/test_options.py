@@ -89,6 +89,9 @@ def test_stream_coalesce_ms_takes_milliseconds_from_0_to_1000(value: Any, expect
         ({"instance_count": -1}, "instance_count must be a number above 0"),
         ({"ssl_verify": "/no/such/ca.pem"}, "ssl_verify: no CA bundle at '/no/such/ca.pem'"),
         ({"ssl_verify": 3}, "ssl_verify must be true, false or the path of a CA bundle"),
+        ({"wait_for_capacity": -1}, "wait_for_capacity must be a number of seconds"),
+        ({"wait_for_capacity": "soon"}, "wait_for_capacity must be a number of seconds"),
+        ({"wait_for_capacity": True}, "wait_for_capacity must be a number of seconds"),
         (
             {"instance_cost_per_hour": 1, "input_cost_per_token": 1e-6},
             "instance_cost_per_hour and input_cost_per_token are two prices for one deployment",
@@ -123,3 +126,8 @@ def test_token_expiry_sets_the_lifetime_of_minted_tokens(value: Any) -> None:
     token = route.calls.last.request.headers["authorization"].removeprefix("Bearer ")
     presigned = base64.b64decode(token.removeprefix("sagemaker-api-key-")).decode()
     assert parse_qs(urlsplit("https://" + presigned).query)["X-Amz-Expires"] == ["900"]
+
+
+@pytest.mark.parametrize(("value", "seconds"), [(None, 0.0), (0, 0.0), (300, 300.0), ("2.5", 2.5)])
+def test_wait_for_capacity_is_seconds_and_off_by_default(value: Any, seconds: float) -> None:
+    assert Options({}, {"wait_for_capacity": value}).wait_for_capacity == seconds

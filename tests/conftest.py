@@ -42,6 +42,9 @@ def _isolated_aws(
     # No client environment unless a test asks for one (tests/clients uses `make clients`'
     # cache): otherwise every CLI run in the suite would run the whole client matrix.
     monkeypatch.setenv("SAGEMAKER_OPENAI_CONFORMANCE_CACHE", str(empty / "no-clients"))
+    # Nor the LiteLLM clients the kit's own venv has (one starts a proxy): a test that wants the
+    # matrix asks for it with --clients, which comes before this default.
+    monkeypatch.setenv("SAGEMAKER_OPENAI_CONFORMANCE_CLIENTS", "none")
 
 
 @pytest.fixture

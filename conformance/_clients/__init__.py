@@ -7,11 +7,20 @@ run as subprocesses (the kit never imports LiteLLM or any client library); their
 """
 
 from ._catalogue import CLIENTS, ENVIRONMENTS, Client, Environment, select_clients
-from ._envs import INSTALL_COMMAND, InstallError, cache_dir, install, install_all, installed
+from ._envs import (
+    CLIENTS_VARIABLE,
+    INSTALL_COMMAND,
+    InstallError,
+    cache_dir,
+    install,
+    install_all,
+    installed,
+)
 from ._runner import TOOL_PROMPT, plan_for, run_clients
 
 __all__ = [
     "CLIENTS",
+    "CLIENTS_VARIABLE",
     "ENVIRONMENTS",
     "INSTALL_COMMAND",
     "TOOL_PROMPT",

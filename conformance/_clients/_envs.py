@@ -24,6 +24,8 @@ from typing import Final, Protocol
 from ._catalogue import ENVIRONMENTS, Environment
 
 CACHE_VARIABLE: Final = "SAGEMAKER_OPENAI_CONFORMANCE_CACHE"
+# The default of --clients, for a CI that runs the matrix in a job of its own.
+CLIENTS_VARIABLE: Final = "SAGEMAKER_OPENAI_CONFORMANCE_CLIENTS"
 DRIVERS: Final = Path(__file__).resolve().parent / "drivers"
 NODE_FILES: Final = ("package.json", "package-lock.json")
 INSTALL_COMMAND: Final = "sagemaker-openai-conformance --install-clients"

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from .._clients import select_clients
+from .._clients import CLIENTS_VARIABLE, select_clients
 from .._engine._context import CheckContext
 from .._engine._escape import Terminal
 from .._engine._live import diagnose
@@ -161,7 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="GLOB",
         help="run only these real clients against the target before the checks (repeatable or "
-        "comma-separated ids or globs, e.g. 'openai-*'; 'none' runs none; default all)",
+        "comma-separated ids or globs, e.g. 'openai-*'; 'none' runs none; default "
+        f"${CLIENTS_VARIABLE}, else all)",
     )
     matrix.add_argument(
         "--install-clients",
@@ -359,6 +360,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = parser.parse_args(argv)
         except SystemExit as exc:  # --help
             return int(exc.code or 0)
+        if args.clients is None and os.environ.get(CLIENTS_VARIABLE):  # a CI's standing choice
+            args.clients = [os.environ[CLIENTS_VARIABLE]]
         checks = select_checks(
             select=args.select, severity=Severity.parse(args.severity) if args.severity else None
         )

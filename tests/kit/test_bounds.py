@@ -171,8 +171,8 @@ def test_a_signal_still_writes_the_partial_report(
 ) -> None:
     with serve(hostile("drip")) as url:
         args = ["--target", url, "--budget", "120", "--request-timeout", "5"]
-        if moment == "during the checks":
-            args += ["--clients", "none"]  # straight to the checks
+        if moment == "during the client matrix":
+            args += ["--clients", "all"]
         run = run_kit(
             args, tmp_path / "report.json", kill_after=60, signal_at=MOMENTS[moment], signum=signum
         )

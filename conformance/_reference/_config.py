@@ -14,6 +14,7 @@ FAULTS: Final[Mapping[str, str]] = MappingProxyType(
         "done_then_hold": "send `data: [DONE]`, then hold the connection open "
         "(`hold_after_done_s`)",
         "event_ping": "interleave data-less `event: ping` frames between the SSE events",
+        "ignore_stop": "ignore `stop`: the answer runs past the stop string",
         "ignore_include_usage": "ignore `stream_options.include_usage`: no usage in streams",
         "jsonlines": "stream JSON lines (LMI style, application/jsonlines) instead of SSE",
         "mid_stream_error": 'fail part-way: send a `data: {"error": ...}` frame, then end',

@@ -129,7 +129,8 @@ def generate(request: ChatRequest, config: ReferenceConfig, prompt: int) -> tupl
         reply = tool_reply if tool_reply is not None else _echo(user_text)
         if index:
             reply = f"Variant {index}: {reply}"
-        content, finish = apply_stop(tokenize(reply), request.stop, left)
+        stops = () if config.has("ignore_stop") else request.stop
+        content, finish = apply_stop(tokenize(reply), stops, left)
         choices.append(Completion(index, thought, tuple(content), (), finish))
     return tuple(choices)
 

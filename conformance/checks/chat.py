@@ -160,8 +160,10 @@ def honours_token_limits(ctx: CheckContext) -> str:
 def honours_stop(ctx: CheckContext) -> str:
     """A `stop` string ends the answer before it, with finish_reason "stop".
 
-    Why: agents and tool loops rely on `stop` sequences to end a turn; an ignored `stop`
-    runs past the turn and pays for tokens nobody reads.
+    Why: agents and tool loops rely on `stop` sequences to end a turn. No client breaks on an
+    ignored `stop`; the cost is the answer past it, generated, paid for and waited for, which
+    openai-python hands back as is (tests/clients/test_evidence_features.py, fault
+    `ignore_stop`).
 
     Fix: pass `stop` to the sampler, cut the answer before the first match (the stop
     string itself excluded), and report `finish_reason: "stop"`.

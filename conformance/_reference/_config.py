@@ -16,6 +16,8 @@ FAULTS: Final[Mapping[str, str]] = MappingProxyType(
         "event_ping": "interleave data-less `event: ping` frames between the SSE events",
         "ignore_stop": "ignore `stop`: the answer runs past the stop string",
         "ignore_include_usage": "ignore `stream_options.include_usage`: no usage in streams",
+        "ignore_named_tool_choice": "a named `tool_choice` is read as `required`: the first "
+        "tool (or the tools the prompt names) is called instead",
         "jsonlines": "stream JSON lines (LMI style, application/jsonlines) instead of SSE",
         "mid_stream_error": 'fail part-way: send a `data: {"error": ...}` frame, then end',
         "missing_role": "the first delta of each choice has no `role`",
@@ -23,6 +25,7 @@ FAULTS: Final[Mapping[str, str]] = MappingProxyType(
         "no_ping": "GET /ping answers 404",
         "omit_null_keys": "leave out the keys whose value is null: `logprobs` in choices, "
         "`finish_reason` in chunks until the last",
+        "parallel_same_index": "in a stream, every tool call of a choice carries `index` 0",
         "reject_empty_model": 'refuse `model: ""` with a 404 error',
         "server_error_on_bad_request": "answer invalid requests with 500 instead of 4xx",
         "string_created": '`created` is a string (`"1700000000"`), in answers and chunks',

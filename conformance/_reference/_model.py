@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 import uuid
@@ -97,6 +98,8 @@ def generate(request: ChatRequest, config: ReferenceConfig, prompt: int) -> tupl
     """All `n` choices for a validated request whose prompt has `prompt` tokens."""
     budget = request.max_tokens or min(config.max_output_tokens, config.context_limit - prompt)
     thinking = config.reasoning if request.thinking is None else request.thinking
+    if config.has("ignore_named_tool_choice") and request.tool_choice == "named":
+        request = dataclasses.replace(request, tool_choice="required")
     tools = choose_tools(request)
     user_text = last_user_text(request.messages)
     tool_reply = tool_result_reply(request.messages)

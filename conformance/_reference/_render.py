@@ -132,8 +132,9 @@ def _choice_events(reply: Reply, choice: Completion) -> list[tuple[dict[str, Any
         logprobs = _logprobs(reply, [token]) if reply.request.logprobs else None
         events.append((_choice(choice.index, {"content": token}, logprobs=logprobs), True))
     indexed = not reply.config.has("tool_delta_no_index")
+    same = reply.config.has("parallel_same_index")
     for number, call in enumerate(choice.tool_calls):
-        index = {"index": number} if indexed else {}
+        index = {"index": 0 if same else number} if indexed else {}
         head = {**index, "id": call.id, "type": "function"}
         head["function"] = {"name": call.name, "arguments": ""}
         events.append((_choice(choice.index, {"tool_calls": [head]}), True))

@@ -7,11 +7,19 @@ checks' "Why" sections name these tests.
 
 from __future__ import annotations
 
-import openai
+import json
+from typing import Any
 
+import openai
+import pytest
+
+from conformance._engine._capabilities import TOOL_PROMPT, WEATHER_TOOL
 from conformance._engine._local import reference_target
+from conformance._wire._target import Target
+from conformance.checks.tools import BOTH_PROMPT, TIME_TOOL
 
 PROMPT = "count one two three four five six seven"
+TOOLS: Any = [WEATHER_TOOL, TIME_TOOL]
 
 
 def test_an_ignored_stop_is_paid_for_past_the_stop_string() -> None:
@@ -24,3 +32,40 @@ def test_an_ignored_stop_is_paid_for_past_the_stop_string() -> None:
         content = answer.choices[0].message.content or ""
         assert ("four" in content) is runs_past, content
         assert answer.choices[0].finish_reason == "stop"
+
+
+def _two_tools_client(target: Target) -> openai.OpenAI:
+    return openai.OpenAI(base_url=target.openai_base_url, api_key="x", max_retries=0)
+
+
+def test_an_ignored_named_tool_choice_hands_back_another_call() -> None:
+    # tools.named_choice (MUST): the forced call is lost, silently.
+    forced: Any = {"type": "function", "function": {"name": "get_time"}}
+    for faults, name in (((), "get_time"), (("ignore_named_tool_choice",), "get_weather")):
+        with reference_target("direct", faults) as target:
+            answer = _two_tools_client(target).chat.completions.create(
+                model="", messages=[{"role": "user", "content": TOOL_PROMPT}],
+                tools=TOOLS, tool_choice=forced,
+            )  # fmt: skip
+        calls = answer.choices[0].message.tool_calls or []
+        assert [call.function.name for call in calls] == [name]  # type: ignore[union-attr]
+
+
+def test_parallel_calls_on_one_index_merge_into_one_broken_call() -> None:
+    # tools.parallel (MUST): openai-python's stream accumulator merges calls by index.
+    messages: Any = [{"role": "user", "content": BOTH_PROMPT}]
+    for faults, names in (
+        ((), ["get_weather", "get_time"]),
+        (("parallel_same_index",), ["get_weatherget_time"]),
+    ):
+        with reference_target("direct", faults) as target:
+            client = _two_tools_client(target)
+            with client.chat.completions.stream(
+                model="", messages=messages, tools=TOOLS, tool_choice="required"
+            ) as stream:
+                final = stream.get_final_completion()
+        calls = final.choices[0].message.tool_calls or []
+        assert [call.function.name for call in calls] == names  # type: ignore[union-attr]
+    arguments = calls[0].function.arguments  # type: ignore[union-attr]
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(arguments)

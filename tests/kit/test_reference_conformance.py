@@ -22,6 +22,8 @@ FAULT_VERDICTS: dict[str, tuple[set[str], set[str]]] = {
     "done_then_hold": ({"sse.stream_ends"}, set()),
     "ignore_include_usage": ({"chunk.usage_chunk"}, set()),
     "ignore_stop": ({"chat.stop"}, set()),
+    "ignore_named_tool_choice": ({"tools.named_choice"}, set()),
+    "parallel_same_index": ({"tools.parallel"}, set()),
     "omit_null_keys": ({"chat.null_keys", "chunk.null_keys"}, set()),
     "string_created": ({"chat.schema", "chunk.schema"}, set()),
     "tools_as_text": ({"tools.nonstream", "tools.stream_deltas"}, {"tools.followup"}),

@@ -28,6 +28,7 @@ FAULTS: Final[Mapping[str, str]] = MappingProxyType(
         "parallel_same_index": "in a stream, every tool call of a choice carries `index` 0",
         "reject_empty_model": 'refuse `model: ""` with a 404 error',
         "server_error_on_bad_request": "answer invalid requests with 500 instead of 4xx",
+        "split_utf8": "stream multi-byte characters cut in two, each half decoded alone (U+FFFD)",
         "string_created": '`created` is a string (`"1700000000"`), in answers and chunks',
         "tool_delta_no_index": "tool-call deltas carry no `index`",
         "tools_as_text": "answer tool requests with the call written as text, no `tool_calls`",

@@ -130,7 +130,8 @@ def _choice_events(reply: Reply, choice: Completion) -> list[tuple[dict[str, Any
     events += [(_choice(choice.index, {"reasoning_content": t}), True) for t in choice.reasoning]
     for token in choice.content:
         logprobs = _logprobs(reply, [token]) if reply.request.logprobs else None
-        events.append((_choice(choice.index, {"content": token}, logprobs=logprobs), True))
+        for piece in _pieces(token, reply.config.has("split_utf8")):
+            events.append((_choice(choice.index, {"content": piece}, logprobs=logprobs), True))
     indexed = not reply.config.has("tool_delta_no_index")
     same = reply.config.has("parallel_same_index")
     for number, call in enumerate(choice.tool_calls):
@@ -143,6 +144,16 @@ def _choice_events(reply: Reply, choice: Completion) -> list[tuple[dict[str, Any
             events.append((_choice(choice.index, {"tool_calls": [fragment]}), True))
     events.append((_choice(choice.index, {}, finish=choice.finish_reason), False))
     return events
+
+
+def _pieces(token: str, split: bool) -> list[str]:
+    """The token, or (split_utf8) its bytes cut inside the first multi-byte character and each
+    half decoded alone, as an engine that detokenizes byte-level tokens one at a time does."""
+    data = token.encode()
+    cut = next((i + 1 for i, byte in enumerate(data) if byte >= 0x80), None)
+    if not split or cut is None:
+        return [token]
+    return [data[:cut].decode(errors="replace"), data[cut:].decode(errors="replace")]
 
 
 def _include_usage(reply: Reply) -> bool:

@@ -16,6 +16,7 @@ import pytest
 from conformance._engine._capabilities import TOOL_PROMPT, WEATHER_TOOL
 from conformance._engine._local import reference_target
 from conformance._wire._target import Target
+from conformance.checks._prompts import UNICODE_PROMPT
 from conformance.checks.tools import BOTH_PROMPT, TIME_TOOL
 
 PROMPT = "count one two three four five six seven"
@@ -34,7 +35,7 @@ def test_an_ignored_stop_is_paid_for_past_the_stop_string() -> None:
         assert answer.choices[0].finish_reason == "stop"
 
 
-def _two_tools_client(target: Target) -> openai.OpenAI:
+def _openai(target: Target) -> openai.OpenAI:
     return openai.OpenAI(base_url=target.openai_base_url, api_key="x", max_retries=0)
 
 
@@ -43,7 +44,7 @@ def test_an_ignored_named_tool_choice_hands_back_another_call() -> None:
     forced: Any = {"type": "function", "function": {"name": "get_time"}}
     for faults, name in (((), "get_time"), (("ignore_named_tool_choice",), "get_weather")):
         with reference_target("direct", faults) as target:
-            answer = _two_tools_client(target).chat.completions.create(
+            answer = _openai(target).chat.completions.create(
                 model="", messages=[{"role": "user", "content": TOOL_PROMPT}],
                 tools=TOOLS, tool_choice=forced,
             )  # fmt: skip
@@ -59,7 +60,7 @@ def test_parallel_calls_on_one_index_merge_into_one_broken_call() -> None:
         (("parallel_same_index",), ["get_weatherget_time"]),
     ):
         with reference_target("direct", faults) as target:
-            client = _two_tools_client(target)
+            client = _openai(target)
             with client.chat.completions.stream(
                 model="", messages=messages, tools=TOOLS, tool_choice="required"
             ) as stream:
@@ -69,3 +70,17 @@ def test_parallel_calls_on_one_index_merge_into_one_broken_call() -> None:
     arguments = calls[0].function.arguments  # type: ignore[union-attr]
     with pytest.raises(json.JSONDecodeError):
         json.loads(arguments)
+
+
+def test_a_character_cut_in_two_reaches_the_user_as_replacement_characters() -> None:
+    # chunk.whole_characters (MUST): the text is lost, with no error.
+    messages: Any = [{"role": "user", "content": UNICODE_PROMPT}]
+    for faults, whole in (((), True), (("split_utf8",), False)):
+        with reference_target("direct", faults) as target:
+            client = _openai(target)
+            stream = client.chat.completions.create(model="", messages=messages, stream=True)
+            text = "".join(
+                chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices
+            )
+        assert ("héllo wörld 👋 你好" in text) is whole, text
+        assert ("\ufffd" in text) is not whole, text

@@ -26,6 +26,8 @@ FAULTS: Final[Mapping[str, str]] = MappingProxyType(
         "omit_null_keys": "leave out the keys whose value is null: `logprobs` in choices, "
         "`finish_reason` in chunks until the last",
         "parallel_same_index": "in a stream, every tool call of a choice carries `index` 0",
+        "reasoning_renamed": "send reasoning as `reasoning` (vLLM 0.16's name), "
+        "not `reasoning_content`",
         "reject_empty_model": 'refuse `model: ""` with a 404 error',
         "server_error_on_bad_request": "answer invalid requests with 500 instead of 4xx",
         "split_utf8": "stream multi-byte characters cut in two, each half decoded alone (U+FFFD)",

@@ -65,7 +65,7 @@ def completion_body(reply: Reply) -> dict[str, Any]:
             "refusal": None,
         }
         if choice.reasoning:
-            message["reasoning_content"] = "".join(choice.reasoning)
+            message[_reasoning_key(reply)] = "".join(choice.reasoning)
         if choice.tool_calls:
             message["tool_calls"] = [
                 {
@@ -127,7 +127,8 @@ def stream_frames(reply: Reply) -> list[Frame]:
 def _choice_events(reply: Reply, choice: Completion) -> list[tuple[dict[str, Any], bool]]:
     role = {} if reply.config.has("missing_role") else {"role": "assistant"}
     events = [(_choice(choice.index, {**role, "content": ""}), False)]
-    events += [(_choice(choice.index, {"reasoning_content": t}), True) for t in choice.reasoning]
+    key = _reasoning_key(reply)
+    events += [(_choice(choice.index, {key: t}), True) for t in choice.reasoning]
     for token in choice.content:
         logprobs = _logprobs(reply, [token]) if reply.request.logprobs else None
         for piece in _pieces(token, reply.config.has("split_utf8")):
@@ -144,6 +145,10 @@ def _choice_events(reply: Reply, choice: Completion) -> list[tuple[dict[str, Any
             events.append((_choice(choice.index, {"tool_calls": [fragment]}), True))
     events.append((_choice(choice.index, {}, finish=choice.finish_reason), False))
     return events
+
+
+def _reasoning_key(reply: Reply) -> str:
+    return "reasoning" if reply.config.has("reasoning_renamed") else "reasoning_content"
 
 
 def _pieces(token: str, split: bool) -> list[str]:

@@ -1,14 +1,15 @@
-"""The text a container streams: whole characters in every delta."""
+"""The text a container sends: whole characters in every delta, reasoning under its usual name."""
 
 from __future__ import annotations
 
 from typing import Final
 
 from .._engine._context import CheckContext
-from .._engine._registry import check
+from .._engine._registry import CheckSkipped, check
 from ._prompts import UNICODE_PROMPT, user
 
 REPLACEMENT: Final = "\ufffd"
+THINK: Final = {"chat_template_kwargs": {"enable_thinking": True}}
 TEXT_FIELDS: Final = ("content", "reasoning_content", "reasoning")
 
 
@@ -39,3 +40,35 @@ def whole_characters(ctx: CheckContext) -> str:
                     raw,
                 )
     return "no delta carries U+FFFD"
+
+
+@check("chat.reasoning_field", "SHOULD", layer="spec", after="chat.schema")
+def reasoning_field(ctx: CheckContext) -> str:
+    """Reasoning, when the model reasons, is in `message.reasoning_content`.
+
+    Why: `reasoning_content` is the name of the DeepSeek API, which SGLang, vLLM before 0.16
+    and LiteLLM's message type use; vLLM 0.16 sends `reasoning` instead. No client of the
+    matrix needs the old name: LiteLLM 1.108 reads the reasoning under either
+    (tests/clients/test_evidence_features.py, fault `reasoning_renamed`), and the OpenAI SDKs
+    keep both as extra fields. A model that does not reason passes.
+
+    Fix: send the reasoning as `reasoning_content` (in deltas too), or both names (vLLM 0.16
+    with `--reasoning-parser` sends `reasoning`).
+    """
+    ex = ctx.chat(ctx.body(**THINK))
+    if ex.status is not None and 400 <= ex.status < 500 and ex.cut is None:
+        raise CheckSkipped(f"chat_template_kwargs.enable_thinking was refused ({ex.describe()})")
+    ctx.expect_ok(ex, "a request with chat_template_kwargs.enable_thinking")
+    try:
+        message = ex.json["choices"][0]["message"]
+    except (KeyError, IndexError, TypeError):
+        message = {}
+    message = message if isinstance(message, dict) else {}
+    if message.get("reasoning_content"):
+        return "reasoning in reasoning_content"
+    if message.get("reasoning"):
+        raise ex.failure(
+            "the reasoning is in 'reasoning' only; send it as 'reasoning_content' too, "
+            "the name SGLang, vLLM before 0.16 and LiteLLM's message type use"
+        )
+    return "the answer carries no reasoning: nothing to judge"

@@ -84,3 +84,23 @@ def test_a_character_cut_in_two_reaches_the_user_as_replacement_characters() -> 
             )
         assert ("héllo wörld 👋 你好" in text) is whole, text
         assert ("\ufffd" in text) is not whole, text
+
+
+def test_litellm_reads_reasoning_under_either_name() -> None:
+    # chat.reasoning_field (strict layer): LiteLLM copes with vLLM 0.16's `reasoning`.
+    import litellm
+
+    think = {"chat_template_kwargs": {"enable_thinking": True}}
+    messages = [{"role": "user", "content": "hi"}]
+    for faults in ((), ("reasoning_renamed",)):
+        with reference_target("direct", faults) as target:
+            kwargs: Any = {"api_base": target.openai_base_url, "api_key": "x", "extra_body": think}
+            answer = litellm.completion(model="openai/m", messages=messages, **kwargs)
+            stream = litellm.completion(model="openai/m", messages=messages, stream=True, **kwargs)
+            streamed = "".join(
+                getattr(chunk.choices[0].delta, "reasoning_content", None) or ""
+                for chunk in stream
+                if chunk.choices
+            )
+        assert answer.choices[0].message.reasoning_content == streamed  # type: ignore[union-attr]
+        assert streamed.startswith("The user wrote 1 word(s)")

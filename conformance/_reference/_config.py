@@ -16,6 +16,8 @@ FAULTS: Final[Mapping[str, str]] = MappingProxyType(
         "event_ping": "interleave data-less `event: ping` frames between the SSE events",
         "ignore_stop": "ignore `stop`: the answer runs past the stop string",
         "ignore_include_usage": "ignore `stream_options.include_usage`: no usage in streams",
+        "flat_error_frame": "with `mid_stream_error`, the error frame is flat, as TGI's: "
+        '`{"error": "message", "error_type": ...}`',
         "ignore_named_tool_choice": "a named `tool_choice` is read as `required`: the first "
         "tool (or the tools the prompt names) is called instead",
         "jsonlines": "stream JSON lines (LMI style, application/jsonlines) instead of SSE",

@@ -19,6 +19,12 @@ MID_STREAM_ERROR: Final = {
     }
 }
 
+# Text Generation Inference's shape: `error` is the message itself, beside an `error_type`.
+FLAT_ERROR: Final = {
+    "error": "the reference container failed mid-stream on purpose (fault flat_error_frame)",
+    "error_type": "generation",
+}
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -214,5 +220,6 @@ def _fail_mid_stream(frames: list[Frame], config: ReferenceConfig) -> list[Frame
         kept.append(frame)
         sent += frame.tokens
     # vLLM sends the error frame and then still closes with [DONE]; `no_done` removes it.
-    kept.append(Frame(config.itl_ms / 1000, MID_STREAM_ERROR))
+    error = FLAT_ERROR if config.has("flat_error_frame") else MID_STREAM_ERROR
+    kept.append(Frame(config.itl_ms / 1000, error))
     return kept if config.has("no_done") else [*kept, Frame(0.0, None)]

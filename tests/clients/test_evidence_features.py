@@ -104,3 +104,17 @@ def test_litellm_reads_reasoning_under_either_name() -> None:
             )
         assert answer.choices[0].message.reasoning_content == streamed  # type: ignore[union-attr]
         assert streamed.startswith("The user wrote 1 word(s)")
+
+
+def test_a_flat_error_frame_loses_the_containers_message() -> None:
+    # errors.mid_stream (MUST): the error's message must reach the caller.
+    messages: Any = [{"role": "user", "content": "hello there my friend"}]
+    for faults, message in (
+        (("mid_stream_error",), "failed mid-stream on purpose"),
+        (("mid_stream_error", "flat_error_frame"), "An error occurred during streaming"),
+    ):
+        with reference_target("direct", faults) as target:
+            client = _openai(target)
+            with pytest.raises(openai.APIError, match=message):
+                for _ in client.chat.completions.create(model="", messages=messages, stream=True):
+                    pass

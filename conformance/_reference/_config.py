@@ -14,6 +14,8 @@ FAULTS: Final[Mapping[str, str]] = MappingProxyType(
         "done_then_hold": "send `data: [DONE]`, then hold the connection open "
         "(`hold_after_done_s`)",
         "event_ping": "interleave data-less `event: ping` frames between the SSE events",
+        "ignore_response_format": "ignore `response_format`: answer a `json_schema` request "
+        "with prose",
         "ignore_stop": "ignore `stop`: the answer runs past the stop string",
         "ignore_include_usage": "ignore `stream_options.include_usage`: no usage in streams",
         "flat_error_frame": "with `mid_stream_error`, the error frame is flat, as TGI's: "

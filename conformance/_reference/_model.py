@@ -130,7 +130,11 @@ def generate(request: ChatRequest, config: ReferenceConfig, prompt: int) -> tupl
             choices.append(Completion(index, thought, (), calls, finish))
             continue
         reply = tool_reply if tool_reply is not None else _echo(user_text)
-        if index:
+        structured = request.json_schema is not None and not config.has("ignore_response_format")
+        if structured:
+            # As guided decoding would: JSON that the schema accepts, built as tool arguments are.
+            reply = build_arguments(ToolSpec("answer", request.json_schema or {}, ""), user_text)
+        elif index:
             reply = f"Variant {index}: {reply}"
         stops = () if config.has("ignore_stop") else request.stop
         content, finish = apply_stop(tokenize(reply), stops, left)

@@ -11,12 +11,14 @@ import json
 from typing import Any
 
 import openai
+import pydantic
 import pytest
 
 from conformance._engine._capabilities import TOOL_PROMPT, WEATHER_TOOL
 from conformance._engine._local import reference_target
 from conformance._wire._target import Target
 from conformance.checks._prompts import UNICODE_PROMPT
+from conformance.checks.chat import SCHEMA_PROMPT
 from conformance.checks.tools import BOTH_PROMPT, TIME_TOOL
 
 PROMPT = "count one two three four five six seven"
@@ -118,3 +120,22 @@ def test_a_flat_error_frame_loses_the_containers_message() -> None:
             with pytest.raises(openai.APIError, match=message):
                 for _ in client.chat.completions.create(model="", messages=messages, stream=True):
                     pass
+
+
+def test_an_ignored_response_format_makes_parse_raise() -> None:
+    # chat.json_schema (MUST): openai-python's structured output breaks on prose.
+    class Weather(pydantic.BaseModel):
+        city: str
+        temp_c: int
+
+    messages: Any = [{"role": "user", "content": SCHEMA_PROMPT}]
+    with reference_target("direct") as target:
+        parsed = _openai(target).chat.completions.parse(
+            model="", messages=messages, response_format=Weather
+        )
+    assert parsed.choices[0].message.parsed == Weather(city="Paris", temp_c=0)
+    with (
+        reference_target("direct", ("ignore_response_format",)) as target,
+        pytest.raises(pydantic.ValidationError, match="Invalid JSON"),
+    ):
+        _openai(target).chat.completions.parse(model="", messages=messages, response_format=Weather)

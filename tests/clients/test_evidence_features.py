@@ -8,8 +8,10 @@ checks' "Why" sections name these tests.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
+import httpx
 import openai
 import pydantic
 import pytest
@@ -17,7 +19,7 @@ import pytest
 from conformance._engine._capabilities import TOOL_PROMPT, WEATHER_TOOL
 from conformance._engine._local import reference_target
 from conformance._wire._target import Target
-from conformance.checks._prompts import UNICODE_PROMPT
+from conformance.checks._prompts import LONG_PROMPT, UNICODE_PROMPT
 from conformance.checks.chat import SCHEMA_PROMPT
 from conformance.checks.tools import BOTH_PROMPT, TIME_TOOL
 
@@ -139,3 +141,29 @@ def test_an_ignored_response_format_makes_parse_raise() -> None:
         pytest.raises(pydantic.ValidationError, match="Invalid JSON"),
     ):
         _openai(target).chat.completions.parse(model="", messages=messages, response_format=Weather)
+
+
+def _running(target: Target) -> float:
+    answer = httpx.get(target.base_url + "/metrics", timeout=5)
+    return float(answer.text.splitlines()[-1].rsplit(" ", 1)[1])
+
+
+def test_a_client_that_leaves_keeps_a_careless_container_generating() -> None:
+    # container.stops_abandoned (SHOULD): no client breaks; the cost is a busy GPU slot.
+    messages: Any = [{"role": "user", "content": LONG_PROMPT}]
+    for faults, still_running in (((), 0.0), (("generate_after_disconnect",), 1.0)):
+        with reference_target("direct", faults, itl_ms=5.0, abandoned_run_s=30.0) as target:
+            stream = _openai(target).chat.completions.create(
+                model="", messages=messages, stream=True, max_completion_tokens=1024
+            )
+            next(iter(stream))
+            assert _running(target) == 1.0
+            stream.close()  # the user stops the answer
+            # The same answer again, whole: by its end the one left behind would have ended.
+            _openai(target).chat.completions.create(
+                model="", messages=messages, max_completion_tokens=1024
+            )
+            deadline = time.monotonic() + 10  # a hang guard, not a timing assertion
+            while _running(target) != still_running and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert _running(target) == still_running

@@ -22,6 +22,7 @@ FAULT_VERDICTS: dict[str, tuple[set[str], set[str]]] = {
     "done_then_hold": ({"sse.stream_ends"}, set()),
     "ignore_include_usage": ({"chunk.usage_chunk"}, set()),
     "ignore_stop": ({"chat.stop"}, set()),
+    "generate_after_disconnect": ({"container.stops_abandoned"}, set()),
     "ignore_response_format": ({"chat.json_schema"}, set()),
     "flat_error_frame": ({"errors.mid_stream"}, set()),
     "reasoning_renamed": ({"chat.reasoning_field"}, set()),

@@ -218,8 +218,7 @@ def structured_output(ctx: CheckContext) -> str:
 
     Why: structured output is parsed, not read: openai-python's `chat.completions.parse`
     raises a `ValidationError` when a container ignores `response_format` and answers in prose
-    (tests/clients/test_evidence_features.py, fault `ignore_response_format`), and so do
-    LangChain's `with_structured_output` and the Vercel AI SDK's `generateObject`.
+    (tests/clients/test_evidence_features.py, fault `ignore_response_format`).
 
     Fix: constrain generation to the schema (vLLM and SGLang do with guided decoding; TGI
     takes `grammar`), or refuse `response_format` with a 400 naming it.

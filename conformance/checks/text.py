@@ -49,8 +49,8 @@ def reasoning_field(ctx: CheckContext) -> str:
     Why: `reasoning_content` is the name of the DeepSeek API, which SGLang, vLLM before 0.16
     and LiteLLM's message type use; vLLM 0.16 sends `reasoning` instead. No client of the
     matrix needs the old name: LiteLLM 1.108 reads the reasoning under either
-    (tests/clients/test_evidence_features.py, fault `reasoning_renamed`), and the OpenAI SDKs
-    keep both as extra fields. A model that does not reason passes.
+    (tests/clients/test_evidence_features.py, fault `reasoning_renamed`). A model that does
+    not reason passes.
 
     Fix: send the reasoning as `reasoning_content` (in deltas too), or both names (vLLM 0.16
     with `--reasoning-parser` sends `reasoning`).

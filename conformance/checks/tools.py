@@ -169,10 +169,9 @@ def _calls(ex: Exchange) -> list[Any]:
 def named_tool_choice(ctx: CheckContext) -> str:
     """A named `tool_choice` calls that function, and no other, even when another fits better.
 
-    Why: a forced call is how clients get structured output from tools (LangChain's
-    `with_structured_output(method="function_calling")`, agents that force a step); a
-    container that reads it as `required` calls the tool the prompt suggests instead, and
-    openai-python hands back a call the caller never asked for, with no error
+    Why: a forced call is how callers get structured output from a tool, or force an
+    agent's step; a container that reads it as `required` calls the tool the prompt suggests
+    instead, and openai-python hands back a call the caller never asked for, with no error
     (tests/clients/test_evidence_features.py, fault `ignore_named_tool_choice`).
 
     Fix: constrain generation to the named function (vLLM does so with guided decoding), or

@@ -208,6 +208,8 @@ def stops_abandoned_generation(ctx: CheckContext) -> str:
                 f"({', '.join(RUNNING_GAUGES)}): whether it stops cannot be read"
             )
         left = own.stream(body, cache=False, cap=LEAVE_AFTER_BYTES)
+        if left.status != 200:
+            own.expect_ok(left, "the long stream")  # blocked when the default stream fails too
         if left.cut is None:
             raise CheckSkipped(
                 f"inconclusive: the answer ended ({left.describe()}) before the kit left it"

@@ -57,6 +57,7 @@ def reasoning_field(ctx: CheckContext) -> str:
     """
     ex = ctx.chat(ctx.body(**THINK))
     if ex.status is not None and 400 <= ex.status < 500 and ex.cut is None:
+        ctx.expect_baseline(stream=False)  # blocked when the default request fails too
         raise CheckSkipped(f"chat_template_kwargs.enable_thinking was refused ({ex.describe()})")
     ctx.expect_ok(ex, "a request with chat_template_kwargs.enable_thinking")
     try:

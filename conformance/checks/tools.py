@@ -153,6 +153,7 @@ BOTH_PROMPT: Final = "Call get_weather and get_time, both, with city=Paris."
 def _answered(ctx: CheckContext, ex: Exchange, what: str) -> Exchange:
     # A clean 4xx refusal is honest: the caller learns the feature is missing.
     if ex.status is not None and 400 <= ex.status < 500 and ex.cut is None:
+        ctx.expect_baseline(stream=False)  # blocked when the default request fails too
         raise CheckSkipped(f"{what} was refused cleanly ({ex.describe()})")
     return ctx.expect_ok(ex, what)
 

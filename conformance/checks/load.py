@@ -189,10 +189,10 @@ def running_of(ex: Exchange) -> float | None:
 
 @check("container.stops_abandoned", "SHOULD", modes=("direct", "mock"), requests=40, stage="load")
 def stops_abandoned_generation(ctx: CheckContext) -> str:
-    """A stream the client leaves stops generating: the container's running gauge drops.
+    """A stream the client leaves stops its generation: the GPU is free for the next request.
 
-    Why: no client breaks, but a client that leaves (a user who stops an answer; openai-
-    python's `stream.close()`, or a timeout) should free the GPU: a container that generates
+    Why: no client breaks, but a client that leaves (a user who stops an answer,
+    openai-python's `stream.close()`, a timeout) should free the GPU: a container that generates
     the rest of an answer nobody reads keeps a slot busy, and every later request waits or
     pays for it (tests/clients/test_evidence_features.py, fault `generate_after_disconnect`).
     Read from `GET /metrics` on the container (vLLM's `vllm:num_requests_running`, SGLang's

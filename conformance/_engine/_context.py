@@ -151,12 +151,17 @@ class CheckContext:
         headers: Mapping[str, str | None] | None = None,
         path: str | None = None,
         cache: bool = True,
+        cap: int | None = None,
     ) -> Exchange:
-        """POST a chat body with ``stream: true`` and record every chunk as it arrives."""
+        """POST a chat body with ``stream: true`` and record every chunk as it arrives.
+
+        ``cap``: leave (close the connection) once that many bytes arrived, as a client
+        that stops reading does; the default is the run's byte cap.
+        """
         payload = self.body() if body is None else dict(body)
         payload["stream"] = True
         raw = encode_body(payload)
-        return self.send("POST", path, raw, headers=headers, stream=True, cache=cache)
+        return self.send("POST", path, raw, headers=headers, stream=True, cache=cache, cap=cap)
 
     def get(self, path: str, *, timeout: float = 5.0, cache: bool = False) -> Exchange:
         """GET a path of the target (``/ping``), with its own timeout."""
@@ -174,6 +179,7 @@ class CheckContext:
         stream: bool = False,
         cache: bool = True,
         timeout: float | None = None,
+        cap: int | None = None,
     ) -> Exchange:
         """Send one request, reading the body chunk by chunk with arrival times.
 
@@ -185,7 +191,7 @@ class CheckContext:
         """
         url = self.target.url(path)
         sent_headers = self._headers(headers)
-        key = (method, url, content, tuple(sorted(sent_headers.items())), stream)
+        key = (method, url, content, tuple(sorted(sent_headers.items())), stream, cap)
         if cache:
             with self._lock:
                 if key in self._cache:
@@ -194,7 +200,8 @@ class CheckContext:
         ex = Exchange(
             method, url, sent_headers, content, stream=stream, started=time.perf_counter()
         )
-        perform(self._client, ex, until=until, cap=self.limits.max_response_bytes)
+        limit = self.limits.max_response_bytes if cap is None else cap
+        perform(self._client, ex, until=until, cap=limit)
         if by_budget and time.monotonic() >= until and not ex.complete:
             # Cut by the run's budget, not by the target's slowness: no verdict on it.
             raise BudgetExhausted(f"the {self.limits.budget:g} s budget ran out")

@@ -1,4 +1,5 @@
-"""The reference container's routes: /ping, /invocations, /v1/chat/completions, /v1/models."""
+"""The reference container's routes: /ping, /invocations, /v1/chat/completions, /v1/models,
+/metrics."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import uuid
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from conformance._reference._config import ReferenceConfig
@@ -20,7 +21,7 @@ from conformance._reference._render import (
     generation_seconds,
     stream_frames,
 )
-from conformance._reference._stream import stream_response
+from conformance._reference._stream import Running, stream_response
 from conformance._reference._types import ChatRequest, RequestError
 from conformance._reference._validate import parse_json_body, parse_request
 
@@ -32,9 +33,18 @@ def create_reference_app(config: ReferenceConfig | None = None) -> Starlette:
     """
     config = config or ReferenceConfig()
     started = int(time.time())
+    running = Running()
 
     async def ping(request: Request) -> Response:
         return Response(status_code=200)
+
+    async def metrics(request: Request) -> Response:
+        # vLLM's name for the gauge, so the kit reads the reference as it reads vLLM.
+        text = (
+            "# TYPE vllm:num_requests_running gauge\n"
+            f'vllm:num_requests_running{{model_name="{config.model_name}"}} {running.count}.0\n'
+        )
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     async def models(request: Request) -> Response:
         model = {
@@ -71,14 +81,19 @@ def create_reference_app(config: ReferenceConfig | None = None) -> Starlette:
             created=int(time.time()),
         )
         if chat_request.stream:
-            return await stream_response(stream_frames(reply), config)
-        await asyncio.sleep(generation_seconds(reply))
+            return await stream_response(stream_frames(reply), config, running)
+        running.count += 1
+        try:
+            await asyncio.sleep(generation_seconds(reply))
+        finally:
+            running.release()
         return JSONResponse(completion_body(reply))
 
     routes = [
         Route("/invocations", chat, methods=["POST"]),
         Route("/v1/chat/completions", chat, methods=["POST"]),
         Route("/v1/models", models, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
     ]
     if not config.has("no_ping"):
         routes.append(Route("/ping", ping, methods=["GET", "POST"]))
@@ -113,7 +128,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     error = RequestError(
         f"{request.method} {request.url.path}: {exc.detail}; the reference container serves "
-        "GET /ping, POST /invocations, POST /v1/chat/completions and GET /v1/models",
+        "GET /ping, POST /invocations, POST /v1/chat/completions, GET /v1/models and GET /metrics",
         status=exc.status_code,
         code=exc.status_code,
         type_="not_found_error" if exc.status_code == 404 else "invalid_request_error",

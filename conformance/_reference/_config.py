@@ -14,7 +14,16 @@ FAULTS: Final[Mapping[str, str]] = MappingProxyType(
         "done_then_hold": "send `data: [DONE]`, then hold the connection open "
         "(`hold_after_done_s`)",
         "event_ping": "interleave data-less `event: ping` frames between the SSE events",
+        "ignore_response_format": "ignore `response_format`: answer a `json_schema` request "
+        "with prose",
+        "ignore_stop": "ignore `stop`: the answer runs past the stop string",
+        "generate_after_disconnect": "a stream the client leaves keeps running "
+        "(`abandoned_run_s`), as a generation nobody reads",
         "ignore_include_usage": "ignore `stream_options.include_usage`: no usage in streams",
+        "flat_error_frame": "with `mid_stream_error`, the error frame is flat, as TGI's: "
+        '`{"error": "message", "error_type": ...}`',
+        "ignore_named_tool_choice": "a named `tool_choice` is read as `required`: the first "
+        "tool (or the tools the prompt names) is called instead",
         "jsonlines": "stream JSON lines (LMI style, application/jsonlines) instead of SSE",
         "mid_stream_error": 'fail part-way: send a `data: {"error": ...}` frame, then end',
         "missing_role": "the first delta of each choice has no `role`",
@@ -22,8 +31,12 @@ FAULTS: Final[Mapping[str, str]] = MappingProxyType(
         "no_ping": "GET /ping answers 404",
         "omit_null_keys": "leave out the keys whose value is null: `logprobs` in choices, "
         "`finish_reason` in chunks until the last",
+        "parallel_same_index": "in a stream, every tool call of a choice carries `index` 0",
+        "reasoning_renamed": "send reasoning as `reasoning` (vLLM 0.16's name), "
+        "not `reasoning_content`",
         "reject_empty_model": 'refuse `model: ""` with a 404 error',
         "server_error_on_bad_request": "answer invalid requests with 500 instead of 4xx",
+        "split_utf8": "stream multi-byte characters cut in two, each half decoded alone (U+FFFD)",
         "string_created": '`created` is a string (`"1700000000"`), in answers and chunks',
         "tool_delta_no_index": "tool-call deltas carry no `index`",
         "tools_as_text": "answer tool requests with the call written as text, no `tool_calls`",
@@ -52,6 +65,8 @@ class ReferenceConfig:
         system_fingerprint: The `system_fingerprint` of every response.
         hold_after_done_s: With the `done_then_hold` fault, how long the connection stays open
             after `data: [DONE]` before the container closes it.
+        abandoned_run_s: With the `generate_after_disconnect` fault, how long a stream the
+            client left keeps counting as running in `/metrics` (`vllm:num_requests_running`).
         headers_after_ttft: Hold a stream's response headers until its first chunk is due, as a
             container that queues or prefills before it answers does: the caller then waits
             `ttft_ms` for the headers themselves, not only for the first chunk.
@@ -73,6 +88,7 @@ class ReferenceConfig:
     stamp_sent_at: bool = False
     headers_after_ttft: bool = False
     hold_after_done_s: float = 30.0
+    abandoned_run_s: float = 5.0
 
     def __post_init__(self) -> None:
         # Accept any iterable of names so `ReferenceConfig(faults={"no_done"})` just works.
@@ -83,7 +99,7 @@ class ReferenceConfig:
                 f"unknown fault(s) {', '.join(unknown)}; valid names are: {', '.join(FAULTS)}"
             )
         object.__setattr__(self, "faults", faults)
-        for name in ("ttft_ms", "itl_ms", "hold_after_done_s"):
+        for name in ("ttft_ms", "itl_ms", "hold_after_done_s", "abandoned_run_s"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 import uuid
@@ -97,6 +98,8 @@ def generate(request: ChatRequest, config: ReferenceConfig, prompt: int) -> tupl
     """All `n` choices for a validated request whose prompt has `prompt` tokens."""
     budget = request.max_tokens or min(config.max_output_tokens, config.context_limit - prompt)
     thinking = config.reasoning if request.thinking is None else request.thinking
+    if config.has("ignore_named_tool_choice") and request.tool_choice == "named":
+        request = dataclasses.replace(request, tool_choice="required")
     tools = choose_tools(request)
     user_text = last_user_text(request.messages)
     tool_reply = tool_result_reply(request.messages)
@@ -127,9 +130,14 @@ def generate(request: ChatRequest, config: ReferenceConfig, prompt: int) -> tupl
             choices.append(Completion(index, thought, (), calls, finish))
             continue
         reply = tool_reply if tool_reply is not None else _echo(user_text)
-        if index:
+        structured = request.json_schema is not None and not config.has("ignore_response_format")
+        if structured:
+            # As guided decoding would: JSON that the schema accepts, built as tool arguments are.
+            reply = build_arguments(ToolSpec("answer", request.json_schema or {}, ""), user_text)
+        elif index:
             reply = f"Variant {index}: {reply}"
-        content, finish = apply_stop(tokenize(reply), request.stop, left)
+        stops = () if config.has("ignore_stop") else request.stop
+        content, finish = apply_stop(tokenize(reply), stops, left)
         choices.append(Completion(index, thought, tuple(content), (), finish))
     return tuple(choices)
 

@@ -19,6 +19,12 @@ MID_STREAM_ERROR: Final = {
     }
 }
 
+# Text Generation Inference's shape: `error` is the message itself, beside an `error_type`.
+FLAT_ERROR: Final = {
+    "error": "the reference container failed mid-stream on purpose (fault flat_error_frame)",
+    "error_type": "generation",
+}
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -65,7 +71,7 @@ def completion_body(reply: Reply) -> dict[str, Any]:
             "refusal": None,
         }
         if choice.reasoning:
-            message["reasoning_content"] = "".join(choice.reasoning)
+            message[_reasoning_key(reply)] = "".join(choice.reasoning)
         if choice.tool_calls:
             message["tool_calls"] = [
                 {
@@ -127,13 +133,16 @@ def stream_frames(reply: Reply) -> list[Frame]:
 def _choice_events(reply: Reply, choice: Completion) -> list[tuple[dict[str, Any], bool]]:
     role = {} if reply.config.has("missing_role") else {"role": "assistant"}
     events = [(_choice(choice.index, {**role, "content": ""}), False)]
-    events += [(_choice(choice.index, {"reasoning_content": t}), True) for t in choice.reasoning]
+    key = _reasoning_key(reply)
+    events += [(_choice(choice.index, {key: t}), True) for t in choice.reasoning]
     for token in choice.content:
         logprobs = _logprobs(reply, [token]) if reply.request.logprobs else None
-        events.append((_choice(choice.index, {"content": token}, logprobs=logprobs), True))
+        for piece in _pieces(token, reply.config.has("split_utf8")):
+            events.append((_choice(choice.index, {"content": piece}, logprobs=logprobs), True))
     indexed = not reply.config.has("tool_delta_no_index")
+    same = reply.config.has("parallel_same_index")
     for number, call in enumerate(choice.tool_calls):
-        index = {"index": number} if indexed else {}
+        index = {"index": 0 if same else number} if indexed else {}
         head = {**index, "id": call.id, "type": "function"}
         head["function"] = {"name": call.name, "arguments": ""}
         events.append((_choice(choice.index, {"tool_calls": [head]}), True))
@@ -142,6 +151,20 @@ def _choice_events(reply: Reply, choice: Completion) -> list[tuple[dict[str, Any
             events.append((_choice(choice.index, {"tool_calls": [fragment]}), True))
     events.append((_choice(choice.index, {}, finish=choice.finish_reason), False))
     return events
+
+
+def _reasoning_key(reply: Reply) -> str:
+    return "reasoning" if reply.config.has("reasoning_renamed") else "reasoning_content"
+
+
+def _pieces(token: str, split: bool) -> list[str]:
+    """The token, or (split_utf8) its bytes cut inside the first multi-byte character and each
+    half decoded alone, as an engine that detokenizes byte-level tokens one at a time does."""
+    data = token.encode()
+    cut = next((i + 1 for i, byte in enumerate(data) if byte >= 0x80), None)
+    if not split or cut is None:
+        return [token]
+    return [data[:cut].decode(errors="replace"), data[cut:].decode(errors="replace")]
 
 
 def _include_usage(reply: Reply) -> bool:
@@ -197,5 +220,6 @@ def _fail_mid_stream(frames: list[Frame], config: ReferenceConfig) -> list[Frame
         kept.append(frame)
         sent += frame.tokens
     # vLLM sends the error frame and then still closes with [DONE]; `no_done` removes it.
-    kept.append(Frame(config.itl_ms / 1000, MID_STREAM_ERROR))
+    error = FLAT_ERROR if config.has("flat_error_frame") else MID_STREAM_ERROR
+    kept.append(Frame(config.itl_ms / 1000, error))
     return kept if config.has("no_done") else [*kept, Frame(0.0, None)]

@@ -45,7 +45,20 @@ def encode_frames(frames: Sequence[Frame], config: ReferenceConfig) -> list[tupl
     return writes
 
 
-async def stream_response(frames: Sequence[Frame], config: ReferenceConfig) -> Response:
+class Running:
+    """How many generations run now: what vLLM's `num_requests_running` gauge counts."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def release(self) -> None:
+        """One generation ended."""
+        self.count -= 1
+
+
+async def stream_response(
+    frames: Sequence[Frame], config: ReferenceConfig, running: Running | None = None
+) -> Response:
     """The streaming response: one flushed write per frame, each after its delay."""
     writes = encode_frames(frames, config)
     if config.has("jsonlines"):
@@ -57,16 +70,36 @@ async def stream_response(frames: Sequence[Frame], config: ReferenceConfig) -> R
     if config.has("buffered"):
         # Generate at the normal pace, but hold everything (headers too) until the end.
         await asyncio.sleep(sum(delay for delay, _ in writes))
-        body = b"".join(data for _, data in writes)
-        return Response(body, media_type=media_type, headers=STREAM_HEADERS)
+        whole = b"".join(data for _, data in writes)
+        return Response(whole, media_type=media_type, headers=STREAM_HEADERS)
     if config.headers_after_ttft and writes:
         # The first chunk's delay is spent before the headers go out, and not again after.
         await asyncio.sleep(writes[0][0])
         writes[0] = (0.0, writes[0][1])
     hold = config.hold_after_done_s if config.has("done_then_hold") else 0.0
-    return StreamingResponse(
-        _paced(writes, config.stamp_sent_at, hold), media_type=media_type, headers=STREAM_HEADERS
-    )
+    body = _paced(writes, config.stamp_sent_at, hold)
+    if running is not None:
+        left = config.abandoned_run_s if config.has("generate_after_disconnect") else 0.0
+        body = _counted(body, running, left)
+    return StreamingResponse(body, media_type=media_type, headers=STREAM_HEADERS)
+
+
+async def _counted(
+    body: AsyncIterator[bytes], running: Running, left: float
+) -> AsyncIterator[bytes]:
+    """`body`, counted as running while it is sent; `left` seconds longer if the client leaves."""
+    running.count += 1
+    finished = False
+    try:
+        async for data in body:
+            yield data
+        finished = True
+    finally:
+        if finished or left <= 0:
+            running.release()
+        else:
+            # generate_after_disconnect: the generation nobody reads keeps its slot busy.
+            asyncio.get_running_loop().call_later(left, running.release)
 
 
 def stamp_sent_at(data: bytes, now: float) -> bytes:

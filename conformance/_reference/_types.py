@@ -85,3 +85,4 @@ class ChatRequest:
     parallel_tool_calls: bool = True
     thinking: bool | None = None  # chat_template_kwargs.enable_thinking, if given
     seed: int | None = None
+    json_schema: Mapping[str, Any] | None = None  # response_format json_schema (json_object: {})

@@ -90,7 +90,24 @@ def parse_request(body: Mapping[str, Any]) -> ChatRequest:
         parallel_tool_calls=_boolean(body, "parallel_tool_calls") is not False,
         thinking=_boolean(kwargs or {}, "enable_thinking", "chat_template_kwargs.enable_thinking"),
         seed=seed,
+        json_schema=_response_format(body.get("response_format")),
     )
+
+
+def _response_format(value: object) -> Mapping[str, Any] | None:
+    """The JSON schema the answer must follow: `json_schema`'s, `{}` for `json_object`."""
+    kind = value.get("type") if isinstance(value, dict) else value
+    if value is None or kind == "text":
+        return None
+    if kind == "json_object":
+        return {}
+    if kind != "json_schema" or not isinstance(value, dict):
+        raise _bad("response_format.type", '"text", "json_object" or "json_schema"', kind)
+    spec = value.get("json_schema")
+    schema = spec.get("schema", {}) if isinstance(spec, dict) else None
+    if not isinstance(schema, dict):
+        raise _bad("response_format.json_schema.schema", "an object (a JSON schema)", schema)
+    return schema
 
 
 def _bad(param: str, expected: str, value: object) -> RequestError:

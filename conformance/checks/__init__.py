@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Final
 
 from .._engine._registry import REGISTRY, STAGES, Check, Severity
-from . import chat, chunk, container, errors, live, load, sse, tools  # noqa: F401  (registers)
+from . import chat, chunk, container, errors, live, load, sse, text, tools  # noqa: F401  (registers)
 
 # An area is the first segment of a check id. Checks of other areas (custom ones) come after
 # these, in registration order, titled by their area's name.

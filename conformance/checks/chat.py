@@ -1,8 +1,9 @@
-"""Non-streaming chat completions: content type, schema, usage, token limits, stop."""
+"""Non-streaming chat completions: content type, schema, usage, token limits, stop, JSON."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, Final
 
 from .._engine._context import OMIT, CheckContext
 from .._engine._registry import CheckSkipped, check
@@ -160,8 +161,10 @@ def honours_token_limits(ctx: CheckContext) -> str:
 def honours_stop(ctx: CheckContext) -> str:
     """A `stop` string ends the answer before it, with finish_reason "stop".
 
-    Why: agents and tool loops rely on `stop` sequences to end a turn; an ignored `stop`
-    runs past the turn and pays for tokens nobody reads.
+    Why: agents and tool loops rely on `stop` sequences to end a turn. No client breaks on an
+    ignored `stop`; the cost is the answer past it, generated, paid for and waited for, which
+    openai-python hands back as is (tests/clients/test_evidence_features.py, fault
+    `ignore_stop`).
 
     Fix: pass `stop` to the sampler, cut the answer before the first match (the stop
     string itself excluded), and report `finish_reason: "stop"`.
@@ -182,3 +185,59 @@ def honours_stop(ctx: CheckContext) -> str:
     if finish != "stop":
         raise ex.failure(f"stop={[stop]!r} gave finish_reason {finish!r}, expected 'stop'")
     return f"stop={[stop]!r} -> {content!r}"
+
+
+WEATHER_SCHEMA: Final = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}, "temp_c": {"type": "integer"}},
+    "required": ["city", "temp_c"],
+    "additionalProperties": False,
+}
+SCHEMA_PROMPT: Final = "Give the weather in Paris as JSON, with city=Paris."
+_TYPES: Final = {"city": str, "temp_c": int}
+
+
+def _schema_problem(content: str | None) -> str | None:
+    try:
+        data = json.loads(content or "")
+    except ValueError:
+        return f"the content is not JSON: {(content or '')[:60]!r}"
+    if not isinstance(data, dict):
+        return f"the content is JSON but not an object: {content!r}"
+    for key, kind in _TYPES.items():
+        value = data.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return f"'{key}' must be {kind.__name__}, got {value!r}"
+    extra = sorted(data.keys() - _TYPES.keys())
+    return f"keys the schema forbids: {extra}" if extra else None
+
+
+@check("chat.json_schema", "MUST", after="chat.schema")
+def structured_output(ctx: CheckContext) -> str:
+    """`response_format` `json_schema` gets content that the schema accepts.
+
+    Why: structured output is parsed, not read: openai-python's `chat.completions.parse`
+    raises a `ValidationError` when a container ignores `response_format` and answers in prose
+    (tests/clients/test_evidence_features.py, fault `ignore_response_format`).
+
+    Fix: constrain generation to the schema (vLLM and SGLang do with guided decoding; TGI
+    takes `grammar`), or refuse `response_format` with a 400 naming it.
+    """
+    response_format = {
+        "type": "json_schema",
+        "json_schema": {"name": "weather", "schema": WEATHER_SCHEMA, "strict": True},
+    }
+    body = ctx.body(
+        messages=[{"role": "user", "content": SCHEMA_PROMPT}],
+        response_format=response_format,
+        max_completion_tokens=64,
+    )
+    ex = ctx.chat(body)
+    if ex.status is not None and 400 <= ex.status < 500 and ex.cut is None:
+        ctx.expect_baseline(stream=False)  # blocked when the default request fails too
+        raise CheckSkipped(f"response_format json_schema was refused cleanly ({ex.describe()})")
+    ctx.expect_ok(ex, "a request with response_format json_schema")
+    problem = _schema_problem(content_of(ex.json))
+    if problem:
+        raise ex.failure(f"response_format json_schema was not followed: {problem}")
+    return f"content {content_of(ex.json)!r} follows the schema"

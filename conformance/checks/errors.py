@@ -133,8 +133,10 @@ def mid_stream_error_frame(ctx: CheckContext) -> str:
     """An injected mid-stream failure ends in a JSON error frame the OpenAI SDK raises on.
 
     Why: a generation that fails after the 200 can only report it inside the stream; the
-    OpenAI SDK raises `APIError` on a `data: {"error": ...}` frame, and reads anything else as
-    a broken or truncated answer.
+    OpenAI SDK raises `APIError` with `error.message` on a `data: {"error": {...}}` frame, and
+    reads anything else as a broken or truncated answer. Text Generation Inference's flat
+    `{"error": "message"}` loses the message: openai-python raises "An error occurred during
+    streaming" instead (tests/clients/test_evidence_features.py, fault `flat_error_frame`).
 
     Fix: on a failure mid-stream send `data: {"error": {"message", "type", ...}}` built with a
     JSON encoder (not string formatting), then end the stream.
@@ -155,11 +157,11 @@ def mid_stream_error_frame(ctx: CheckContext) -> str:
             inner.close()
             ctx.exchanges.extend(inner.exchanges)
     last = events[-1] if events else None
-    _, readable = error_problems(last[0] if last else None)
+    problems, readable = error_problems(last[0] if last else None)
     if last is None or not readable:
         raise ex.failure(
             "the stream did not end with a JSON error frame "
-            '(data: {"error": {"message", "type", ...}})',
+            f'(data: {{"error": {{"message", "type", ...}}}}): {problems[0]}',
             ex.body[-300:],
         )
     sdk = ex.sdk

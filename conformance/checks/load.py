@@ -8,7 +8,8 @@ the kit's own stress rather than about the container.
 from __future__ import annotations
 
 import threading
-from typing import Final
+import time
+from typing import Any, Final
 
 from .._engine._context import CheckContext
 from .._engine._registry import CheckSkipped, check
@@ -154,3 +155,99 @@ def alive_after_load(ctx: CheckContext) -> str:
     if ex.cut is not None or ex.status >= 500:
         raise ex.failure(f"after the load checks a minimal request got {ex.describe()}")
     return f"still answering: {ex.describe()}"
+
+
+# Prometheus gauges of running generations, by engine: vLLM, SGLang, Text Generation Inference.
+RUNNING_GAUGES: Final = (
+    "vllm:num_requests_running",
+    "sglang:num_running_reqs",
+    "tgi_batch_current_size",
+)
+LEAVE_AFTER_BYTES: Final = 512  # a few events in, far from the end of a 1,024-token answer
+STOP_WITHIN_S: Final = 2.0  # generous: an engine aborts a request within a decode step or two
+POLL_S: Final = 0.1
+NEXT_WITHIN_S: Final = 1.0  # without metrics: the next answer may take this long ...
+SLOWER: Final = 5.0  # ... or this many times an idle one, whichever is longer
+
+
+def running_of(ex: Exchange) -> float | None:
+    """The sum of the running-generation gauges in a /metrics answer; None when it has none."""
+    if ex.status != 200:
+        return None
+    found: float | None = None
+    for line in ex.body.decode(errors="replace").splitlines():
+        name, _, rest = line.partition("{") if "{" in line.split(" ", 1)[0] else line.partition(" ")
+        if name not in RUNNING_GAUGES:
+            continue
+        try:
+            value = float(rest.rsplit(" ", 1)[-1])
+        except ValueError:
+            continue
+        found = (found or 0.0) + value
+    return found
+
+
+@check("container.stops_abandoned", "SHOULD", modes=("direct", "mock"), requests=40, stage="load")
+def stops_abandoned_generation(ctx: CheckContext) -> str:
+    """A stream the client leaves stops its generation: the GPU is free for the next request.
+
+    Why: no client breaks, but a client that leaves (a user who stops an answer,
+    openai-python's `stream.close()`, a timeout) should free the GPU: a container that generates
+    the rest of an answer nobody reads keeps a slot busy, and every later request waits or
+    pays for it (tests/clients/test_evidence_features.py, fault `generate_after_disconnect`).
+    Read from `GET /metrics` on the container (vLLM's `vllm:num_requests_running`, SGLang's
+    `sglang:num_running_reqs`, TGI's `tgi_batch_current_size`); without one, from the next
+    answer: a 1-token answer right after the client left must not wait for the generation
+    (more than 1 s and 5 times an idle one), which only a server that serves one request at
+    a time shows.
+
+    Fix: abort the generation when the client disconnects (vLLM, SGLang and TGI do); behind
+    a proxy of your own, make it close the upstream connection when the client leaves.
+    """
+    body = ctx.body(messages=user(LONG_PROMPT), max_completion_tokens=1024)
+    with ctx.container() as own:
+        idle = running_of(own.get("/metrics"))
+        if idle is None:
+            return _judged_by_next_answer(own, body)
+        left = _leave(own, body)
+        running, waited = idle + 1, 0.0
+        while waited < STOP_WITHIN_S:
+            running = running_of(own.get("/metrics")) or 0.0
+            if running <= idle:
+                return (
+                    f"the generation stopped within {waited + POLL_S:.1f} s of the client leaving"
+                )
+            time.sleep(POLL_S)
+            waited += POLL_S
+    raise left.failure(
+        f"{running - idle:g} generation(s) still running {STOP_WITHIN_S:g} s after the client "
+        "left the stream; abort a generation when its client disconnects"
+    )
+
+
+def _leave(own: CheckContext, body: dict[str, Any]) -> Exchange:
+    """A long stream, left a few events in."""
+    left = own.stream(body, cache=False, cap=LEAVE_AFTER_BYTES)
+    if left.status != 200:
+        own.expect_ok(left, "the long stream")  # blocked when the default stream fails too
+    if left.cut is None:
+        raise CheckSkipped(
+            f"inconclusive: the answer ended ({left.describe()}) before the kit left it"
+        )
+    return left
+
+
+def _judged_by_next_answer(own: CheckContext, body: dict[str, Any]) -> str:
+    idle = min(own.alive().elapsed for _ in range(2))
+    left = _leave(own, body)
+    after = own.alive()
+    if after.elapsed > max(NEXT_WITHIN_S, SLOWER * idle):
+        raise left.failure(
+            f"the next 1-token answer took {after.elapsed:.1f} s after the client left a "
+            f"stream ({idle * 1000:.0f} ms idle): the container kept generating for nobody; "
+            "abort a generation when its client disconnects"
+        )
+    return (
+        f"no /metrics gauge: the next answer took {after.elapsed * 1000:.0f} ms "
+        f"({idle * 1000:.0f} ms idle); a server that runs requests side by side can hide it"
+    )

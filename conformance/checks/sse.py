@@ -20,6 +20,8 @@ MIN_SPREAD: Final = 0.010
 # Buffering is shown when a long answer's first event comes this much later than a 1-token
 # answer's (the events were held back while the rest was generated), twice in a row.
 MIN_HELD: Final = 0.025
+# Generous: a prompt close follows [DONE] within milliseconds, even on a loaded machine.
+CLOSE_WITHIN_S: Final = 2.0
 _FIELD_LINE: Final = re.compile(rb"(?m)^(event|id|retry):")
 
 
@@ -127,6 +129,8 @@ def stream_ends(ctx: CheckContext) -> str | None:
     `data: [DONE]`: a container that sends `[DONE]` and holds the connection open hangs them
     until it closes it (tests/clients/test_evidence.py, fault `done_then_hold`).
 
+    A response that closes more than 2 s after `[DONE]` fails too: those clients wait for it.
+
     Fix: close the response (end the chunked body) right after `data: [DONE]\\n\\n`; do not
     keep a streaming response open for keep-alives.
     """
@@ -139,6 +143,22 @@ def stream_ends(ctx: CheckContext) -> str | None:
             f"{after}; a 16-token answer must end and close the response"
         )
     _stream_ok(ctx, ex)
+    held = _held_after_done(ex)
+    if held is not None and held > CLOSE_WITHIN_S:
+        raise ex.failure(
+            f"the response closed {held:.1f} s after 'data: [DONE]'; openai-node and the "
+            "Vercel AI SDK wait for the close, so every stream takes that much longer"
+        )
+    return None
+
+
+def _held_after_done(ex: Exchange) -> float | None:
+    """Seconds from the read that completed `data: [DONE]` to the end of the response."""
+    seen = b""
+    for at, chunk in ex.chunks:
+        seen = seen[-16:] + chunk
+        if b"data: [DONE]" in seen:
+            return ex.elapsed - at
     return None
 
 

@@ -7,7 +7,8 @@ from typing import Any, Final
 
 from .._engine._capabilities import TOOL_NAME, TOOL_PROMPT, WEATHER_TOOL
 from .._engine._context import CheckContext
-from .._engine._registry import check
+from .._engine._registry import CheckSkipped, check
+from .._wire._exchange import Exchange
 from ._prompts import finish_of
 from ._schema import arguments_problems, tool_call_problems
 
@@ -28,11 +29,8 @@ def tool_calls_nonstream(ctx: CheckContext) -> str | None:
     """
     ex = ctx.probe("tools")
     ctx.expect_ok(ex, "the tool request")
-    try:
-        calls = ex.json["choices"][0]["message"].get("tool_calls")
-    except (KeyError, IndexError, TypeError, AttributeError):
-        calls = None
-    if not calls or not isinstance(calls, list):
+    calls = _calls(ex)
+    if not calls:
         raise ex.failure(
             "tools with tool_choice 'required' gave no tool_calls: the container "
             "ignores tools silently; honour them or refuse them with a 400"
@@ -135,3 +133,95 @@ def tool_followup(ctx: CheckContext) -> None:
             raise ex.failure("the tool-result turn did not return a message") from None
         if not message.get("content") and not message.get("tool_calls"):
             raise ex.failure("the tool-result turn returned neither content nor tool_calls")
+
+
+TIME_TOOL: Final = {
+    "type": "function",
+    "function": {
+        "name": "get_time",
+        "description": "Get the local time in a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
+BOTH_PROMPT: Final = "Call get_weather and get_time, both, with city=Paris."
+
+
+def _answered(ctx: CheckContext, ex: Exchange, what: str) -> Exchange:
+    # A clean 4xx refusal is honest: the caller learns the feature is missing.
+    if ex.status is not None and 400 <= ex.status < 500 and ex.cut is None:
+        ctx.expect_baseline(stream=False)  # blocked when the default request fails too
+        raise CheckSkipped(f"{what} was refused cleanly ({ex.describe()})")
+    return ctx.expect_ok(ex, what)
+
+
+def _calls(ex: Exchange) -> list[Any]:
+    try:
+        calls = ex.json["choices"][0]["message"].get("tool_calls")
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return []
+    return calls if isinstance(calls, list) else []
+
+
+@check("tools.named_choice", "MUST", requires="tools", after="tools.nonstream")
+def named_tool_choice(ctx: CheckContext) -> str:
+    """A named `tool_choice` calls that function, and no other, even when another fits better.
+
+    Why: a forced call is how callers get structured output from a tool, or force an
+    agent's step; a container that reads it as `required` calls the tool the prompt suggests
+    instead, and openai-python hands back a call the caller never asked for, with no error
+    (tests/clients/test_evidence_features.py, fault `ignore_named_tool_choice`).
+
+    Fix: constrain generation to the named function (vLLM does so with guided decoding), or
+    refuse a named `tool_choice` with a 400 naming `tool_choice`.
+    """
+    forced = {"type": "function", "function": {"name": "get_time"}}
+    body = ctx.probe_body("tools")
+    body.update(tools=[WEATHER_TOOL, TIME_TOOL], tool_choice=forced)
+    ex = _answered(ctx, ctx.chat(body), "a request with tool_choice naming get_time")
+    names = [(call.get("function") or {}).get("name") for call in _calls(ex)]
+    if names != ["get_time"]:
+        raise ex.failure(
+            f"tool_choice named get_time (the prompt asks for the weather) but the calls were "
+            f"{names}; call exactly the named function"
+        )
+    return "the named function get_time was called, not the prompt's get_weather"
+
+
+@check("tools.parallel", "MUST", requires="tools", requests=2, after="tools.stream_deltas")
+def parallel_tool_calls(ctx: CheckContext) -> str:
+    """Two tool calls in one turn have their own ids, and in a stream their own `index`.
+
+    Why: openai-python's stream accumulator (and every client that merges deltas by `index`)
+    joins calls that share an index into one call named `get_weatherget_time` with both
+    arguments run together, so both calls are lost with no error
+    (tests/clients/test_evidence_features.py, fault `parallel_same_index`).
+
+    Fix: number the tool calls of a choice 0, 1, ... in `delta.tool_calls[].index`, give
+    each its own `id`, and send each call's `id`, `type` and name in its first fragment.
+    """
+    body = ctx.probe_body("tools")
+    body.update(
+        messages=[{"role": "user", "content": BOTH_PROMPT}],
+        tools=[WEATHER_TOOL, TIME_TOOL],
+        parallel_tool_calls=True,
+        max_completion_tokens=128,
+    )
+    ex = _answered(ctx, ctx.chat(body), "a request asking for two tool calls")
+    calls = _calls(ex)
+    if len(calls) < 2:
+        raise CheckSkipped(
+            f"inconclusive: asked for two calls, the model made {len(calls)}; "
+            "parallel calls cannot be judged"
+        )
+    ids = [call.get("id") for call in calls]
+    if len(set(ids)) != len(ids):
+        raise ex.failure(f"the parallel tool calls share ids: {ids}")
+    stream = ctx.stream(body)
+    problem = _stream_problem(ctx.events(stream, "the parallel tool-call stream"))
+    if problem:
+        raise stream.failure(*problem)
+    return f"{len(calls)} calls, each with its own id and index"

@@ -17,7 +17,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "local-testing" / "referen
 def _documented_faults() -> set[str]:
     text = DOCS.read_text()
     table = text[text.index("| Fault | Deviation |") :].split("\n\n")[0]
-    return set(re.findall(r"^\| `([a-z_]+)` \|", table, flags=re.M))
+    return set(re.findall(r"^\| `([a-z0-9_]+)` \|", table, flags=re.M))
 
 
 def test_fault_names_are_exactly_the_documented_switches() -> None:

@@ -340,3 +340,20 @@ async def test_reasoning_counts_against_the_budget(ref: Any) -> None:
     assert choice["finish_reason"] == "length"
     assert choice["message"]["content"] == ""
     assert choice["message"]["reasoning_content"] == "The user wrote"
+
+
+async def test_response_format_gets_json_the_schema_accepts(ref: Any) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "days": {"type": "integer", "minimum": 1}},
+        "required": ["city", "days"],
+    }
+    json_schema = {"type": "json_schema", "json_schema": {"name": "w", "schema": schema}}
+    body = await _post(ref, ref.body("city=Oslo", response_format=json_schema))
+    assert json.loads(body["choices"][0]["message"]["content"]) == {"city": "Oslo", "days": 1}
+    body = await _post(ref, ref.body("hi", response_format={"type": "json_object"}))
+    assert json.loads(body["choices"][0]["message"]["content"]) == {}
+    async with ref.client() as client:
+        refused = await client.post(CHAT, json=ref.body("hi", response_format={"type": "xml"}))
+    assert refused.status_code == 400
+    assert refused.json()["error"]["param"] == "response_format.type"

@@ -57,7 +57,9 @@ def test_other_refusals_keep_their_class(
 ) -> None:
     with (
         respx.mock() as mock,
-        pytest.raises((litellm.BadRequestError, litellm.ServiceUnavailableError)) as caught,
+        pytest.raises(
+            (litellm.BadRequestError, litellm.NotFoundError, litellm.ServiceUnavailableError)
+        ) as caught,
     ):
         mock.post(IC_URL).respond(status, json=body, headers=headers)
         _complete()

@@ -89,6 +89,18 @@ def test_a_must_fault_breaks_the_clients_it_names(fault: str, clients_cache: Pat
         assert all("hung: no end within" in r.message for r in results if not r.ready)
 
 
+@pytest.mark.slow
+def test_every_client_reports_a_followup_that_calls_the_tool_again(clients_cache: Path) -> None:
+    # Small models answer the tool result with the tool again: that turn is an answer (tools.
+    # followup accepts it), and no agent loop (Strands, the AI SDK) runs on to its deadline.
+    results = _matrix(("tool_call_again",))
+    assert {r.client for r in results} >= PYTHON
+    assert all(r.ready for r in results), _report(results)
+    for result in results:
+        followup = next(s for s in result.steps if s.name == "followup")
+        assert followup.detail.startswith("answered the tool result with another tool call")
+
+
 def _counting_client(hits: list[str]) -> httpx.Client:
     return httpx.Client(event_hooks={"request": [lambda request: hits.append(request.url.path)]})
 

@@ -84,6 +84,27 @@ def calls_of(message: Any) -> list[dict[str, Any]]:
     return [{"id": c.id, "name": c.function.name, "arguments": c.function.arguments} for c in calls]
 
 
+def turn_of(message: Any) -> Obs:
+    """What an assistant turn produced (an OpenAI-shaped message): its text and its tool calls.
+
+    A turn may answer a tool result with another tool call (small models do): both count.
+    """
+    return {**blank(), "text": message.content, "tool_calls": calls_of(message)}
+
+
+async def streamed_turn(response: Any) -> Obs:
+    """An OpenAI SDK stream through the SDK's own accumulator (what `.stream()` runs).
+
+    It merges the tool-call fragments by index, as agent loops rely on.
+    """
+    from openai.lib.streaming.chat import ChatCompletionStreamState
+
+    state: Any = ChatCompletionStreamState()
+    async for chunk in response:
+        state.handle_chunk(chunk)
+    return turn_of(state.get_final_completion().choices[0].message)
+
+
 def followup_messages(plan: dict[str, Any], calls: list[dict[str, Any]]) -> list[Any]:
     """The tool loop's second turn: the user, the assistant's calls, and each call's result."""
     assistant: dict[str, Any] = {
@@ -144,9 +165,7 @@ def openai_sync(plan: dict[str, Any]) -> dict[str, Obs]:
 
     def tool_call() -> Obs:
         messages = [{"role": "user", "content": plan["tool_prompt"]}]
-        r = chat.create(model=model, messages=messages, **tool_args)
-        message = r.choices[0].message
-        return {**blank(), "text": message.content, "tool_calls": calls_of(message)}
+        return turn_of(chat.create(model=model, messages=messages, **tool_args).choices[0].message)
 
     steps["answer"] = run_sync(answer, timeout)
     steps["stream"] = run_sync(stream(False), timeout)
@@ -161,8 +180,7 @@ def openai_sync(plan: dict[str, Any]) -> dict[str, Obs]:
             max_completion_tokens=plan["followup_max_tokens"],
             temperature=0,
         )
-        message = r.choices[0].message
-        return {**blank(), "text": message.content, "tool_calls": calls_of(message)}
+        return turn_of(r.choices[0].message)
 
     steps["followup"] = run_sync(followup, timeout)
     steps["usage"] = run_sync(stream(True), timeout)
@@ -205,11 +223,6 @@ async def _openai_async(plan: dict[str, Any]) -> dict[str, Obs]:
         return run
 
     async def tool_call() -> Obs:
-        # The SDK's own stream accumulator (what `chat.completions.stream()` runs) merges the
-        # tool-call fragments by index, as agent loops rely on.
-        from openai.lib.streaming.chat import ChatCompletionStreamState
-
-        state: Any = ChatCompletionStreamState()
         response = await chat.create(
             model=model,
             messages=[{"role": "user", "content": plan["tool_prompt"]}],
@@ -219,10 +232,7 @@ async def _openai_async(plan: dict[str, Any]) -> dict[str, Obs]:
             temperature=0,
             stream=True,
         )
-        async for chunk in response:
-            state.handle_chunk(chunk)
-        message = state.get_final_completion().choices[0].message
-        return {**blank(), "text": message.content, "tool_calls": calls_of(message)}
+        return await streamed_turn(response)
 
     steps: dict[str, Obs] = {}
     steps["answer"] = await run_async(answer, timeout)
@@ -239,11 +249,7 @@ async def _openai_async(plan: dict[str, Any]) -> dict[str, Obs]:
             temperature=0,
             stream=True,
         )
-        text = ""
-        async for chunk in response:
-            if chunk.choices:
-                text += chunk.choices[0].delta.content or ""
-        return {**blank(), "text": text}
+        return await streamed_turn(response)
 
     steps["followup"] = await run_async(followup, timeout)
     steps["usage"] = await run_async(stream(True), timeout)
@@ -282,14 +288,17 @@ def langchain(plan: dict[str, Any]) -> dict[str, Obs]:
     )
     held: list[Any] = []
 
-    def tool_call() -> Obs:
-        message = tools.invoke([HumanMessage(plan["tool_prompt"])])
-        held.append(message)
+    def turn(message: Any) -> Obs:
         calls = [
             {"id": c["id"], "name": c["name"], "arguments": json.dumps(c["args"])}
             for c in message.tool_calls
         ]
         return {**blank(), "text": message.content or None, "tool_calls": calls}
+
+    def tool_call() -> Obs:
+        message = tools.invoke([HumanMessage(plan["tool_prompt"])])
+        held.append(message)
+        return turn(message)
 
     def followup() -> Obs:
         if not held or not held[0].tool_calls:
@@ -300,7 +309,7 @@ def langchain(plan: dict[str, Any]) -> dict[str, Obs]:
         message = followup_llm.bind_tools([plan["tool"]]).invoke(
             [HumanMessage(plan["tool_prompt"]), held[0], *reply]
         )
-        return {**blank(), "text": message.content or None}
+        return turn(message)
 
     def usage() -> Obs:
         streaming = llm(max_completion_tokens=plan["max_tokens"], stream_usage=True)
@@ -327,6 +336,7 @@ def langchain(plan: dict[str, Any]) -> dict[str, Obs]:
 
 def strands(plan: dict[str, Any]) -> dict[str, Obs]:
     from strands import Agent, tool
+    from strands.hooks import AfterModelCallEvent
     from strands.models.openai import OpenAIModel
 
     timeout = plan["timeout"]
@@ -367,19 +377,39 @@ def strands(plan: dict[str, Any]) -> dict[str, Obs]:
 
         return {**blank(), "text": asyncio.run(collect())}
 
-    loop: list[Any] = []
+    turns: list[Any] = []  # the model's messages, one per turn of the agent loop
+
+    def bound(event: Any) -> None:
+        # A model that answers the tool result with the tool again would loop until the
+        # deadline: the script has two turns, so the loop stops before a third.
+        if event.stop_response is None:
+            return
+        turns.append(event.stop_response.message)
+        if len(turns) >= 2 and event.stop_response.stop_reason == "tool_use":
+            event.agent.cancel()
 
     def tool_call() -> Obs:
         agent = Agent(
             model=model(plan["tool_max_tokens"]), tools=[get_weather], callback_handler=None
         )
-        loop.append(agent(plan["tool_prompt"]))
+        agent.add_hook(bound, AfterModelCallEvent)
+        agent(plan["tool_prompt"])
         return {**blank(), "tool_calls": list(calls)}
 
     def followup() -> Obs:
-        if not loop:
-            raise RuntimeError("the agent loop did not finish (see tool_call)")
-        return {**blank(), "text": text_of(loop[0])}
+        if len(turns) < 2:
+            raise RuntimeError("the agent loop did not answer the tool result (see tool_call)")
+        blocks = turns[1].get("content", [])
+        uses = [b["toolUse"] for b in blocks if "toolUse" in b]
+        return {
+            **blank(),
+            "text": "".join(b.get("text", "") for b in blocks) or None,
+            "tool_calls": [
+                {"id": u.get("toolUseId"), "name": u.get("name"),
+                 "arguments": json.dumps(u.get("input"))}
+                for u in uses
+            ],
+        }  # fmt: skip
 
     def usage() -> Obs:
         agent = Agent(model=model(plan["max_tokens"]), callback_handler=None)

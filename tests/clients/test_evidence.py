@@ -98,10 +98,10 @@ def test_every_client_is_ready_when_the_followup_calls_the_tool_again(clients_ca
     # to its deadline. Every client, the LiteLLM ones too: mock mode has the route they need.
     with reference_target("mock", ("tool_call_again",)) as target:
         results = run_clients(target, select_clients(None), timeout=2 * STEP_TIMEOUT)
-    results = [r for r in results if r.readiness is not Readiness.SKIPPED]  # no Node: skipped
-    assert {r.client for r in results} >= PYTHON | LITELLM
-    assert all(r.ready for r in results), _report(results)
-    for result in results:
+    ran = [r for r in results if r.readiness is not Readiness.SKIPPED]  # no Node: skipped
+    assert {r.client for r in ran} >= PYTHON | LITELLM
+    assert all(r.ready for r in ran), _report(ran)
+    for result in ran:
         followup = next(s for s in result.steps if s.name == "followup")
         assert followup.detail.startswith("answered the tool result with another tool call")
 

@@ -52,6 +52,16 @@ def _tool_call(obs: dict[str, Any], tool: str) -> tuple[bool, str]:
     return False, "lost the tool call: no tool call and no text"
 
 
+def _followup(obs: dict[str, Any]) -> tuple[bool, str]:
+    # Small models answer the tool result with the tool again: an answer all the same.
+    if obs.get("text"):
+        return True, _short(obs["text"])
+    names = [c.get("name") for c in obs.get("tool_calls") or []]
+    if names:
+        return True, f"answered the tool result with another tool call: {_short(names)}"
+    return False, "no answer to the tool result"
+
+
 def judge(observed: dict[str, dict[str, Any]], *, tool: str, timeout: float) -> tuple[Step, ...]:
     """One Step per scripted step the driver reported, in the script's order."""
     steps: list[Step] = []
@@ -69,8 +79,7 @@ def judge(observed: dict[str, dict[str, Any]], *, tool: str, timeout: float) -> 
         elif name == "tool_call":
             ok, detail = _tool_call(obs, tool)
         elif name == "followup":
-            ok = bool(text) or bool(obs.get("tool_calls"))
-            detail = _short(text) if ok else "no answer to the tool result"
+            ok, detail = _followup(obs)
         elif name == "usage":
             prompt, completion = _tokens(obs.get("usage"))
             # Every answer has at least one completion token: zeros are usage lost, not counted.

@@ -38,6 +38,8 @@ FAULTS: Final[Mapping[str, str]] = MappingProxyType(
         "server_error_on_bad_request": "answer invalid requests with 500 instead of 4xx",
         "split_utf8": "stream multi-byte characters cut in two, each half decoded alone (U+FFFD)",
         "string_created": '`created` is a string (`"1700000000"`), in answers and chunks',
+        "tool_call_again": "answer a tool result with another call of the tool, as small "
+        "models do, instead of text",
         "tool_delta_no_index": "tool-call deltas carry no `index`",
         "tools_as_text": "answer tool requests with the call written as text, no `tool_calls`",
         "unstable_id": "the chunk `id` changes from chunk to chunk",

@@ -100,9 +100,9 @@ def generate(request: ChatRequest, config: ReferenceConfig, prompt: int) -> tupl
     thinking = config.reasoning if request.thinking is None else request.thinking
     if config.has("ignore_named_tool_choice") and request.tool_choice == "named":
         request = dataclasses.replace(request, tool_choice="required")
-    tools = choose_tools(request)
     user_text = last_user_text(request.messages)
     tool_reply = tool_result_reply(request.messages)
+    tools = choose_tools(request) or (_again(request, config) if tool_reply is not None else ())
     if tools:
         action = "call " + " and ".join(tool.name for tool in tools)
     else:
@@ -140,6 +140,13 @@ def generate(request: ChatRequest, config: ReferenceConfig, prompt: int) -> tupl
         content, finish = apply_stop(tokenize(reply), stops, left)
         choices.append(Completion(index, thought, tuple(content), (), finish))
     return tuple(choices)
+
+
+def _again(request: ChatRequest, config: ReferenceConfig) -> tuple[ToolSpec, ...]:
+    # As a small model that keeps calling the tool instead of reading its result.
+    if not config.has("tool_call_again") or request.tool_choice == "none":
+        return ()
+    return request.tools[:1]
 
 
 def _echo(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,7 +10,12 @@ import pytest
 
 from conformance._clients import ENVIRONMENTS, installed
 
-CACHE = Path(__file__).resolve().parents[2] / ".clients"
+# Read before the suite's autouse fixture empties the variable: a worktree without its own
+# .clients/ runs these tests on another checkout's cache this way.
+CACHE = Path(
+    os.environ.get("SAGEMAKER_OPENAI_CONFORMANCE_CACHE")
+    or Path(__file__).resolve().parents[2] / ".clients"
+)
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ PYTHON = {
     "langchain-openai",
     "strands-agents",
 }
+LITELLM = {"litellm-openai", "litellm-sagemaker-openai", "litellm-proxy"}
 STEP_TIMEOUT = 4.0
 # Faults every client copes with: their checks are in the strict layer. One container with all
 # of them at once: each client still gets the whole answer, the tool call and the usage.
@@ -87,6 +88,22 @@ def test_a_must_fault_breaks_the_clients_it_names(fault: str, clients_cache: Pat
             assert result.message.startswith(f"{step}:"), _report(results)
     if fault == "done_then_hold":
         assert all("hung: no end within" in r.message for r in results if not r.ready)
+
+
+@pytest.mark.slow
+@pytest.mark.proxy
+def test_every_client_is_ready_when_the_followup_calls_the_tool_again(clients_cache: Path) -> None:
+    # Small models answer the tool result with the tool again: that turn is an answer (as in
+    # tools.followup), every driver reports it, and no agent loop (Strands, the AI SDK) runs on
+    # to its deadline. Every client, the LiteLLM ones too: mock mode has the route they need.
+    with reference_target("mock", ("tool_call_again",)) as target:
+        results = run_clients(target, select_clients(None), timeout=2 * STEP_TIMEOUT)
+    ran = [r for r in results if r.readiness is not Readiness.SKIPPED]  # no Node: skipped
+    assert {r.client for r in ran} >= PYTHON | LITELLM
+    assert all(r.ready for r in ran), _report(ran)
+    for result in ran:
+        followup = next(s for s in result.steps if s.name == "followup")
+        assert followup.detail.startswith("answered the tool result with another tool call")
 
 
 def _counting_client(hits: list[str]) -> httpx.Client:

@@ -43,6 +43,7 @@ FAULT_VERDICTS: dict[str, tuple[set[str], set[str]]] = {
         {"errors.client_errors_not_5xx", "errors.context_overflow"},
         {"errors.stream_rejected_before_start", "chunk.stream_options_variants", "container.large_body"},
     ),
+    "tool_call_again": (set(), set()),  # the spec allows it; the client matrix must cope
     "tool_delta_no_index": ({"tools.stream_deltas"}, set()),
     "unstable_id": ({"chunk.stable_id"}, set()),
     "usage_with_choices": ({"chunk.usage_chunk_shape"}, set()),

@@ -163,3 +163,20 @@ async def test_buffered_in_process_still_waits_and_sends_everything(ref: Any) ->
     assert time.perf_counter() - started >= 0.05 + 5 * 0.02 - 0.01
     assert response.headers["content-type"].startswith("text/event-stream")
     assert ref.content(ref.per_choice(ref.chunks(response.text))[0]) == "You said: a b c d"
+
+
+async def test_tool_call_again(ref: Any) -> None:
+    call = {"id": "call_1", "type": "function",
+            "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}  # fmt: skip
+    messages = [
+        {"role": "user", "content": "get_weather city=Paris"},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "call_1", "content": '{"temp_c": 21}'},
+    ]
+    body = {**ref.body(), "messages": messages, "tools": [ref.weather_tool]}
+    async with ref.client(faults=frozenset({"tool_call_again"})) as client:
+        again = (await client.post(CHAT, json=body)).json()["choices"][0]
+        refused = (await client.post(CHAT, json={**body, "tool_choice": "none"})).json()
+    assert again["finish_reason"] == "tool_calls" and again["message"]["content"] is None
+    assert [c["function"]["name"] for c in again["message"]["tool_calls"]] == ["get_weather"]
+    assert refused["choices"][0]["message"]["content"] == 'Result of get_weather: {"temp_c": 21}'

@@ -22,7 +22,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from python_driver import Obs, blank, followup_messages, run_sync, usage_of
+from python_driver import Obs, blank, followup_messages, run_sync, turn_of, usage_of
 
 PACKAGES = {c: "litellm" for c in ("litellm-openai", "litellm-sagemaker", "litellm-proxy")}
 PROXY_START_S = 240.0  # a cold proxy takes 10-40 s on two busy cores
@@ -34,11 +34,6 @@ def _silence() -> Any:
 
     litellm.suppress_debug_info = True
     return litellm
-
-
-def _calls(message: Any) -> list[dict[str, Any]]:
-    calls = getattr(message, "tool_calls", None) or []
-    return [{"id": c.id, "name": c.function.name, "arguments": c.function.arguments} for c in calls]
 
 
 def steps_through(
@@ -73,8 +68,7 @@ def steps_through(
             max_completion_tokens=plan["tool_max_tokens"],
             temperature=0,
         )
-        message = r.choices[0].message
-        return {**blank(), "text": message.content, "tool_calls": _calls(message)}
+        return turn_of(r.choices[0].message)
 
     steps = {
         "answer": run_sync(answer, timeout),
@@ -90,7 +84,7 @@ def steps_through(
             max_completion_tokens=plan["followup_max_tokens"],
             temperature=0,
         )
-        return {**blank(), "text": r.choices[0].message.content}
+        return turn_of(r.choices[0].message)
 
     steps["followup"] = run_sync(followup, timeout)
     steps["usage"] = run_sync(stream(True), timeout)

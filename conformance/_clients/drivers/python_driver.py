@@ -84,6 +84,27 @@ def calls_of(message: Any) -> list[dict[str, Any]]:
     return [{"id": c.id, "name": c.function.name, "arguments": c.function.arguments} for c in calls]
 
 
+def turn_of(message: Any) -> Obs:
+    """What an assistant turn produced (an OpenAI-shaped message): its text and its tool calls.
+
+    A turn may answer a tool result with another tool call (small models do): both count.
+    """
+    return {**blank(), "text": message.content, "tool_calls": calls_of(message)}
+
+
+async def streamed_turn(response: Any) -> Obs:
+    """An OpenAI SDK stream through the SDK's own accumulator (what `.stream()` runs).
+
+    It merges the tool-call fragments by index, as agent loops rely on.
+    """
+    from openai.lib.streaming.chat import ChatCompletionStreamState
+
+    state: Any = ChatCompletionStreamState()
+    async for chunk in response:
+        state.handle_chunk(chunk)
+    return turn_of(state.get_final_completion().choices[0].message)
+
+
 def followup_messages(plan: dict[str, Any], calls: list[dict[str, Any]]) -> list[Any]:
     """The tool loop's second turn: the user, the assistant's calls, and each call's result."""
     assistant: dict[str, Any] = {
@@ -144,9 +165,7 @@ def openai_sync(plan: dict[str, Any]) -> dict[str, Obs]:
 
     def tool_call() -> Obs:
         messages = [{"role": "user", "content": plan["tool_prompt"]}]
-        r = chat.create(model=model, messages=messages, **tool_args)
-        message = r.choices[0].message
-        return {**blank(), "text": message.content, "tool_calls": calls_of(message)}
+        return turn_of(chat.create(model=model, messages=messages, **tool_args).choices[0].message)
 
     steps["answer"] = run_sync(answer, timeout)
     steps["stream"] = run_sync(stream(False), timeout)
@@ -161,8 +180,7 @@ def openai_sync(plan: dict[str, Any]) -> dict[str, Obs]:
             max_completion_tokens=plan["followup_max_tokens"],
             temperature=0,
         )
-        message = r.choices[0].message
-        return {**blank(), "text": message.content, "tool_calls": calls_of(message)}
+        return turn_of(r.choices[0].message)
 
     steps["followup"] = run_sync(followup, timeout)
     steps["usage"] = run_sync(stream(True), timeout)
@@ -205,11 +223,6 @@ async def _openai_async(plan: dict[str, Any]) -> dict[str, Obs]:
         return run
 
     async def tool_call() -> Obs:
-        # The SDK's own stream accumulator (what `chat.completions.stream()` runs) merges the
-        # tool-call fragments by index, as agent loops rely on.
-        from openai.lib.streaming.chat import ChatCompletionStreamState
-
-        state: Any = ChatCompletionStreamState()
         response = await chat.create(
             model=model,
             messages=[{"role": "user", "content": plan["tool_prompt"]}],
@@ -219,10 +232,7 @@ async def _openai_async(plan: dict[str, Any]) -> dict[str, Obs]:
             temperature=0,
             stream=True,
         )
-        async for chunk in response:
-            state.handle_chunk(chunk)
-        message = state.get_final_completion().choices[0].message
-        return {**blank(), "text": message.content, "tool_calls": calls_of(message)}
+        return await streamed_turn(response)
 
     steps: dict[str, Obs] = {}
     steps["answer"] = await run_async(answer, timeout)
@@ -239,179 +249,20 @@ async def _openai_async(plan: dict[str, Any]) -> dict[str, Obs]:
             temperature=0,
             stream=True,
         )
-        text = ""
-        async for chunk in response:
-            if chunk.choices:
-                text += chunk.choices[0].delta.content or ""
-        return {**blank(), "text": text}
+        return await streamed_turn(response)
 
     steps["followup"] = await run_async(followup, timeout)
     steps["usage"] = await run_async(stream(True), timeout)
     return steps
 
 
-# -- LangChain's ChatOpenAI ---------------------------------------------------------------
-
-
-def langchain(plan: dict[str, Any]) -> dict[str, Obs]:
-    from langchain_core.messages import HumanMessage, ToolMessage
-    from langchain_openai import ChatOpenAI
-
-    def llm(**extra: Any) -> Any:
-        return ChatOpenAI(
-            model=plan["model"],
-            base_url=plan["base_url"],
-            api_key=plan["api_key"],
-            temperature=0,
-            timeout=plan["timeout"],
-            **extra,
-        )
-
-    small = llm(max_completion_tokens=plan["max_tokens"])
-    timeout = plan["timeout"]
-
-    def answer() -> Obs:
-        message = small.invoke(plan["prompt"])
-        return {**blank(), "text": message.content, "usage": message.usage_metadata}
-
-    def stream() -> Obs:
-        return {**blank(), "text": "".join(str(c.content) for c in small.stream(plan["prompt"]))}
-
-    tools = llm(max_completion_tokens=plan["tool_max_tokens"]).bind_tools(
-        [plan["tool"]], tool_choice="required"
-    )
-    held: list[Any] = []
-
-    def tool_call() -> Obs:
-        message = tools.invoke([HumanMessage(plan["tool_prompt"])])
-        held.append(message)
-        calls = [
-            {"id": c["id"], "name": c["name"], "arguments": json.dumps(c["args"])}
-            for c in message.tool_calls
-        ]
-        return {**blank(), "text": message.content or None, "tool_calls": calls}
-
-    def followup() -> Obs:
-        if not held or not held[0].tool_calls:
-            raise RuntimeError("no tool call to answer (see tool_call)")
-        reply = [ToolMessage(json.dumps(plan["tool_result"]), tool_call_id=c["id"]) for c in
-                 held[0].tool_calls]  # fmt: skip
-        followup_llm = llm(max_completion_tokens=plan["followup_max_tokens"])
-        message = followup_llm.bind_tools([plan["tool"]]).invoke(
-            [HumanMessage(plan["tool_prompt"]), held[0], *reply]
-        )
-        return {**blank(), "text": message.content or None}
-
-    def usage() -> Obs:
-        streaming = llm(max_completion_tokens=plan["max_tokens"], stream_usage=True)
-        total: Any = None
-        for chunk in streaming.stream(plan["prompt"]):
-            total = chunk if total is None else total + chunk
-        return {
-            **blank(),
-            "text": None if total is None else total.content,
-            "usage": None if total is None else total.usage_metadata,
-        }
-
-    return {
-        "answer": run_sync(answer, timeout),
-        "stream": run_sync(stream, timeout),
-        "tool_call": run_sync(tool_call, timeout),
-        "followup": run_sync(followup, timeout),
-        "usage": run_sync(usage, timeout),
-    }
-
-
-# -- Strands Agents (OpenAIModel): an agent loop that calls the tool and answers -----------
-
-
-def strands(plan: dict[str, Any]) -> dict[str, Obs]:
-    from strands import Agent, tool
-    from strands.models.openai import OpenAIModel
-
-    timeout = plan["timeout"]
-    calls: list[dict[str, Any]] = []
-
-    @tool(name=plan["tool"]["function"]["name"])
-    def get_weather(city: str) -> str:
-        """Get the current weather for a city."""
-        calls.append({"id": None, "name": "get_weather", "arguments": json.dumps({"city": city})})
-        return json.dumps(plan["tool_result"])
-
-    def model(max_tokens: int, stream: bool = True) -> Any:
-        return OpenAIModel(
-            client_args={
-                "base_url": plan["base_url"],
-                "api_key": plan["api_key"],
-                "timeout": timeout,
-            },
-            model_id=plan["model"],
-            params={"max_tokens": max_tokens, "temperature": 0},
-            stream=stream,
-        )
-
-    def text_of(result: Any) -> str:
-        return "".join(b.get("text", "") for b in result.message.get("content", []))
-
-    def answer() -> Obs:
-        agent = Agent(model=model(plan["max_tokens"], stream=False), callback_handler=None)
-        return {**blank(), "text": text_of(agent(plan["prompt"]))}
-
-    def stream() -> Obs:
-        async def collect() -> str:
-            agent = Agent(model=model(plan["max_tokens"]), callback_handler=None)
-            text = ""
-            async for event in agent.stream_async(plan["prompt"]):
-                text += event.get("data", "") if isinstance(event.get("data"), str) else ""
-            return text
-
-        return {**blank(), "text": asyncio.run(collect())}
-
-    loop: list[Any] = []
-
-    def tool_call() -> Obs:
-        agent = Agent(
-            model=model(plan["tool_max_tokens"]), tools=[get_weather], callback_handler=None
-        )
-        loop.append(agent(plan["tool_prompt"]))
-        return {**blank(), "tool_calls": list(calls)}
-
-    def followup() -> Obs:
-        if not loop:
-            raise RuntimeError("the agent loop did not finish (see tool_call)")
-        return {**blank(), "text": text_of(loop[0])}
-
-    def usage() -> Obs:
-        agent = Agent(model=model(plan["max_tokens"]), callback_handler=None)
-        result = agent(plan["prompt"])
-        used = result.metrics.accumulated_usage
-        return {
-            **blank(),
-            "text": text_of(result),
-            "usage": {
-                "prompt_tokens": used.get("inputTokens"),
-                "completion_tokens": used.get("outputTokens"),
-            },
-        }
-
-    return {
-        "answer": run_sync(answer, timeout),
-        "stream": run_sync(stream, timeout),
-        "tool_call": run_sync(tool_call, timeout),
-        "followup": run_sync(followup, timeout),
-        "usage": run_sync(usage, timeout),
-    }
-
-
 CLIENTS: dict[str, Callable[[dict[str, Any]], dict[str, Obs]]] = {
     "openai-sync": openai_sync,
     "openai-async": openai_async,
-    "langchain": langchain,
-    "strands": strands,
 }
-
-
-PACKAGES = {"langchain": "langchain-openai", "strands": "strands-agents"}
+# The clients of other modules (beside this file), each with its own CLIENTS and PACKAGES: the
+# agent frameworks always, the LiteLLM clients when the plan names them (their own environment).
+MODULES = ("agent_clients",)
 
 
 def version_of(package: str) -> str:
@@ -425,11 +276,10 @@ def version_of(package: str) -> str:
 
 def main() -> None:
     plan = json.loads(sys.stdin.read())
-    extra = plan.get("module")
-    table, packages = dict(CLIENTS), dict(PACKAGES)
-    if extra:  # the LiteLLM clients live in their own module (their own environment)
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        module = __import__(extra)
+    table, packages = dict(CLIENTS), {}
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    for name in (*MODULES, *([plan["module"]] if plan.get("module") else [])):
+        module = __import__(name)
         table.update(module.CLIENTS)
         packages.update(module.PACKAGES)
     for client in plan["clients"]:

@@ -50,6 +50,27 @@ async function step(timeout, fn) {
   return obs;
 }
 
+// What an assistant turn produced: its text and its tool calls. A turn may answer a tool result
+// with another tool call (small models do): both count.
+function turnOf(message) {
+  const calls = (message.tool_calls || []).map((c) => ({
+    id: c.id,
+    name: c.function.name,
+    arguments: c.function.arguments,
+  }));
+  return { ...blank(), text: message.content, tool_calls: calls };
+}
+
+// The same for one step of the AI SDK's tool loop.
+function stepTurn(step) {
+  const calls = step.toolCalls.map((c) => ({
+    id: c.toolCallId,
+    name: c.toolName,
+    arguments: JSON.stringify(c.input),
+  }));
+  return { ...blank(), text: step.text || null, tool_calls: calls };
+}
+
 function followupMessages(plan, calls) {
   const toolCalls = calls.map((c, n) => ({
     id: c.id || `call_${n}`,
@@ -103,13 +124,7 @@ async function openaiNode(plan) {
       { signal },
     );
     const final = await runner.finalChatCompletion();
-    const message = final.choices[0].message;
-    const calls = (message.tool_calls || []).map((c) => ({
-      id: c.id,
-      name: c.function.name,
-      arguments: c.function.arguments,
-    }));
-    return { ...blank(), text: message.content, tool_calls: calls };
+    return turnOf(final.choices[0].message);
   });
   const calls = steps.tool_call.tool_calls.length ? steps.tool_call.tool_calls : [plan.fallback_call];
   steps.followup = await step(plan.timeout, async (signal) => {
@@ -123,7 +138,7 @@ async function openaiNode(plan) {
       },
       { signal },
     );
-    return { ...blank(), text: r.choices[0].message.content };
+    return turnOf(r.choices[0].message);
   });
   steps.usage = await step(plan.timeout, streamed(true));
   return steps;
@@ -138,14 +153,10 @@ async function vercelAi(plan) {
   });
   const model = provider(plan.model);
   const fn = plan.tool.function;
-  const calls = [];
   const weather = tool({
     description: fn.description,
     inputSchema: jsonSchema(fn.parameters),
-    execute: async (input) => {
-      calls.push({ id: null, name: fn.name, arguments: JSON.stringify(input) });
-      return plan.tool_result;
-    },
+    execute: async () => plan.tool_result,
   });
   const usageOf = (u) =>
     u && (u.inputTokens !== undefined || u.outputTokens !== undefined)
@@ -181,15 +192,15 @@ async function vercelAi(plan) {
       abortSignal,
       onError: ({ error }) => errors.push(error),
     });
-    let text = "";
-    for await (const part of r.textStream) text += part;
+    for await (const part of r.textStream) void part;
     if (errors.length) throw errors[0];
-    loop = text;
-    return { ...blank(), tool_calls: [...calls] };
+    loop = await r.steps;
+    return stepTurn(loop[0]);
   });
   steps.followup = await step(plan.timeout, async () => {
     if (loop === null) throw new Error("the tool loop did not finish (see tool_call)");
-    return { ...blank(), text: loop };
+    if (loop.length < 2) throw new Error("the tool loop did not answer the tool result (see tool_call)");
+    return stepTurn(loop[1]);
   });
   steps.usage = await step(plan.timeout, async (abortSignal) => {
     const errors = [];

@@ -173,6 +173,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     os.environ["SSL_CERT_FILE"] = args.ca  # read by httpx (plugin) and LiteLLM (openai/)
+    # The plugin reads AWS_CA_BUNDLE before SSL_CERT_FILE (docs/provider/networks.md), and many
+    # machines set it to the system bundle: point it at the bench's CA too.
+    os.environ["AWS_CA_BUNDLE"] = args.ca
     from conformance._emulator import load_credentials_file
 
     litellm_ready()

@@ -27,6 +27,10 @@ AWS_ENV = (
     "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_REGION_NAME", "AWS_DEFAULT_REGION",
     "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_BEARER_TOKEN_BEDROCK",
     "SAGEMAKER_OPENAI_API_BASE",
+    # Trust and proxy settings a machine may carry (this one sets AWS_CA_BUNDLE to the system
+    # bundle): a test sets what it tests (SSL_CERT_FILE stays, as the default trust store).
+    "AWS_CA_BUNDLE", "SSL_VERIFY", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
+    "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy",
 )  # fmt: skip
 
 

@@ -182,8 +182,8 @@ def recorded() -> Iterator[list[httpx.Request]]:
 
     transport, atransport = httpx.MockTransport(answer), httpx.MockTransport(answer)
     with (
-        mock.patch("litellm_sagemaker_openai._send.sync_client", lambda: httpx.Client(transport=transport)),
-        mock.patch("litellm_sagemaker_openai._send.async_client", lambda: httpx.AsyncClient(transport=atransport)),
+        mock.patch("litellm_sagemaker_openai._send.sync_client", lambda *_: httpx.Client(transport=transport)),
+        mock.patch("litellm_sagemaker_openai._send.async_client", lambda *_: httpx.AsyncClient(transport=atransport)),
     ):  # fmt: skip
         yield seen
 

@@ -19,8 +19,7 @@ def _rows(header: str) -> list[list[str]]:
 def test_the_client_table_is_the_catalogue() -> None:
     rows = _rows("| id | client | environment | modes | how it calls |")
     expected = [
-        [f"`{c.id}`", c.title, f"`{c.environment}`", ", ".join(c.modes), c.notes]
-        for c in CLIENTS
+        [f"`{c.id}`", c.title, f"`{c.environment}`", ", ".join(c.modes), c.notes] for c in CLIENTS
     ]
     assert rows == expected
 

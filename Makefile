@@ -22,7 +22,8 @@ demo: $(STAMP)
 
 ## ruff, mypy --strict, the strict docs build and the whole pytest suite (offline, loopback only).
 test: lint typecheck docs clients mitmproxy
-	$(BIN)/pytest -n $(PYTEST_WORKERS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m 'not serial'
+	$(BIN)/pytest -m serial
 
 ## mitmdump, the TLS-inspecting proxy of tests/integration/test_proxies.py, in .venv-mitmproxy/:
 ## mitmproxy pins cryptography and h11 below what LiteLLM's venv holds, so it cannot share it.

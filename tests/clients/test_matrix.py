@@ -19,7 +19,8 @@ def test_every_client_is_ready_against_the_reference(
     clients_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     report = tmp_path / "report.json"
-    code = main(["--select", "container.route", "--format", "json", "--output", str(report)])
+    args = ["--select", "container.route", "--clients", "all", "--format", "json"]
+    code = main([*args, "--output", str(report)])
     assert code == 0
     data = json.loads(report.read_text())
     rows = {row["client"]: row for row in data["clients"]}

@@ -30,6 +30,8 @@ from litellm_sagemaker_openai import _clients
 
 POOL: Final = 2
 ROUNDS: Final = POOL + 2  # more than the pool holds: a leak makes the last rounds wait
+# Each test gives the pool a second to take its connection back: run alone (make test).
+pytestmark = pytest.mark.serial
 RETURNED_WITHIN_S: Final = 1.0
 SLOW_HEADERS_S: Final = 0.5
 CANCEL_AFTER_S: Final = 0.1

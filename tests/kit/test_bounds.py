@@ -164,6 +164,7 @@ SIGNALS = [(signal.SIGINT, 130), (signal.SIGTERM, 143)]
 MOMENTS = {"during the checks": "[ 2/", "during the client matrix": "client matrix:"}
 
 
+@pytest.mark.serial
 @pytest.mark.parametrize("moment", MOMENTS)
 @pytest.mark.parametrize(("signum", "code"), SIGNALS)
 def test_a_signal_still_writes_the_partial_report(
@@ -244,6 +245,7 @@ def test_sigterm_ends_a_plugin_session_with_its_junit_report(tmp_path: Path) -> 
 WALL_BUDGET = 5.0
 
 
+@pytest.mark.serial
 @pytest.mark.parametrize("mode", ["direct", "mock"])
 @pytest.mark.parametrize("kind", ["stall", "keepalive", "drip"])
 def test_the_budget_is_a_wall(tmp_path: Path, kind: str, mode: str) -> None:

@@ -33,6 +33,7 @@ from ._forward import (
     relay,
     relay_event_stream,
 )
+from ._health import HealthGate
 from ._paths import RawPathRouting, segment_name
 from ._sigv4 import verify_request
 from ._tokens import TokenRejected, Verdict, verify_token
@@ -62,6 +63,9 @@ class _Emulator:
         # A private generator: the throttle's draws depend only on the seed and request order.
         self._throttle = random.Random(config.throttle_seed)
         self._control = ControlPlane(config)
+        self._health = HealthGate(
+            timeout=config.ping_timeout, recheck_s=config.ping_recheck_s, clock=config.clock
+        )
 
     async def control(self, request: Request) -> Response:
         """SageMaker's control plane (``POST /``), for discovery: see ``_control.py``."""
@@ -90,6 +94,24 @@ class _Emulator:
         region = self._config.region
         return fault_response(name, region=region, endpoint=endpoint, component=component)
 
+    async def _unhealthy(
+        self, target: Target, endpoint: str, component: str | None
+    ) -> Response | None:
+        """SageMaker's answer for an endpoint whose container fails its /ping, if it does."""
+        if not self._config.health_check:
+            return None
+        why = await self._health.why_unhealthy(target)
+        if why is None:
+            return None
+        return fault_response(
+            "NotInService",
+            region=self._config.region,
+            endpoint=endpoint,
+            component=component,
+            detail=f"{why}; fix the container's /ping, or start the emulator with "
+            "--no-health-check while it is still starting",
+        )
+
     async def openai(self, request: Request) -> Response:
         try:
             body = await read_body(request)
@@ -102,6 +124,9 @@ class _Emulator:
             throttled = self._throttled()
             if throttled is not None:
                 return throttled
+            unhealthy = await self._unhealthy(target, *names)
+            if unhealthy is not None:
+                return unhealthy
             opened = await self._open(request, target, "/v1/chat/completions", body)
         except (TokenRejected, RouteError) as exc:
             return _refusal(exc)
@@ -130,6 +155,9 @@ class _Emulator:
             throttled = self._throttled()
             if throttled is not None:
                 return throttled
+            unhealthy = await self._unhealthy(target, endpoint, component)
+            if unhealthy is not None:
+                return unhealthy
             opened = await self._open(request, target, "/invocations", body)
         except ValueError as exc:
             return aws_error(400, str(exc), "ValidationError")
@@ -152,7 +180,7 @@ class _Emulator:
         A caller that gave up (a client deadline) must not keep a request to a silent
         container open until the read timeout; None means the caller is gone.
         """
-        opening = asyncio.ensure_future(self._forwarder.open(target, path, body, request.headers))
+        opening = asyncio.ensure_future(self._forward(target, path, body, request))
         # The whole body has been read, so the next ASGI message is the disconnect.
         gone = asyncio.ensure_future(request.receive())
         try:
@@ -170,6 +198,15 @@ class _Emulator:
         await upstream.aclose()
         await client.aclose()
         return None
+
+    async def _forward(
+        self, target: Target, path: str, body: bytes, request: Request
+    ) -> tuple[httpx.AsyncClient, httpx.Response]:
+        try:
+            return await self._forwarder.open(target, path, body, request.headers)
+        except RouteError:
+            self._health.forget(target)  # it may have restarted: ping it before the next call
+            raise
 
     def _bearer(self, request: Request) -> Verdict:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")

@@ -48,6 +48,11 @@ class EmulatorConfig:
             the same way in every run.
         faults: (endpoint, component or None) -> the name of one of SageMaker's own errors
             (``_errors.FAULTS``), answered to every call to that name after the token check.
+        health_check: ping each container (``GET /ping``) before forwarding to it, as
+            SageMaker does, and answer ``NotInService`` while it fails (``_health.py``). The
+            command line turns it on; off here, for stub containers without /ping.
+        ping_timeout: seconds a container's /ping has to answer 200 (SageMaker allows 2).
+        ping_recheck_s: seconds before a container that failed its health check is pinged again.
     """
 
     region: str = "us-east-1"
@@ -61,6 +66,9 @@ class EmulatorConfig:
     throttle_rate: float = 0.0
     throttle_seed: int = 0
     faults: Mapping[tuple[str, str | None], str] = field(default_factory=dict)
+    health_check: bool = False
+    ping_timeout: float = 2.0
+    ping_recheck_s: float = 5.0
 
     def __post_init__(self) -> None:
         validate_region(self.region)
@@ -90,7 +98,7 @@ class EmulatorConfig:
                 "a name declared without a container URL is served by the reference container; "
                 "add --reference, or give it one with NAME=URL"
             )
-        if self.connect_timeout <= 0 or self.read_timeout <= 0:
+        if min(self.connect_timeout, self.read_timeout, self.ping_timeout) <= 0:
             raise ValueError("timeouts must be positive seconds")
         if not 0.0 <= self.throttle_rate <= 1.0:
             raise ValueError(f"throttle_rate must be between 0 and 1, got {self.throttle_rate}")

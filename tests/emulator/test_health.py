@@ -65,9 +65,7 @@ class Clock:
 
 
 @pytest_asyncio.fixture
-async def route(
-    container: tuple[Container, str],
-) -> AsyncIterator[tuple[httpx.AsyncClient, Container, Clock]]:
+async def route(container: tuple[Container, str]) -> AsyncIterator[Routed]:
     box, url = container
     clock = Clock()
     config = EmulatorConfig(
@@ -82,6 +80,9 @@ async def route(
         yield client, box, clock
 
 
+Routed = tuple[httpx.AsyncClient, Container, Clock]
+
+
 def assert_not_in_service(response: httpx.Response, why: str) -> None:
     assert response.status_code == 400
     assert response.headers["x-amzn-errortype"] == "ValidationError"
@@ -92,7 +93,7 @@ def assert_not_in_service(response: httpx.Response, why: str) -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_container_without_ping_gets_no_traffic(route: tuple) -> None:
+async def test_a_container_without_ping_gets_no_traffic(route: Routed) -> None:
     client, box, _ = route
     assert_not_in_service(await client.post(CHAT, json=BODY), "GET /ping answered HTTP 404")
     signed = await client.post("/endpoints/ep/invocations", json=BODY)
@@ -102,7 +103,7 @@ async def test_a_container_without_ping_gets_no_traffic(route: tuple) -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_slow_ping_fails_at_the_deadline(route: tuple) -> None:
+async def test_a_slow_ping_fails_at_the_deadline(route: Routed) -> None:
     client, box, _ = route
     box.ping = "slow"
     assert_not_in_service(await client.post(CHAT, json=BODY), "did not answer within 0.3 s")
@@ -110,7 +111,7 @@ async def test_a_slow_ping_fails_at_the_deadline(route: tuple) -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_container_that_recovers_gets_traffic_after_the_recheck(route: tuple) -> None:
+async def test_a_container_that_recovers_gets_traffic_after_the_recheck(route: Routed) -> None:
     client, box, clock = route
     assert_not_in_service(await client.post(CHAT, json=BODY), "HTTP 404")
     box.ping = "ok"
@@ -127,8 +128,6 @@ async def test_the_check_can_be_switched_off(container: tuple[Container, str]) -
     config = EmulatorConfig(credentials=(CREDS,), endpoints={"ep": url})
     transport = httpx.ASGITransport(app=create_emulator_app(config))
     async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as client:
-        answer = await client.post(
-            CHAT, json=BODY, headers={"authorization": f"Bearer {mint()}"}
-        )
+        answer = await client.post(CHAT, json=BODY, headers={"authorization": f"Bearer {mint()}"})
     assert answer.status_code == 200
     assert box.pings == 0

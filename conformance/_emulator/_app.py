@@ -63,9 +63,7 @@ class _Emulator:
         # A private generator: the throttle's draws depend only on the seed and request order.
         self._throttle = random.Random(config.throttle_seed)
         self._control = ControlPlane(config)
-        self._health = HealthGate(
-            timeout=config.ping_timeout, recheck_s=config.ping_recheck_s, clock=config.clock
-        )
+        self._health = HealthGate(config) if config.health_check else None
 
     async def control(self, request: Request) -> Response:
         """SageMaker's control plane (``POST /``), for discovery: see ``_control.py``."""
@@ -94,24 +92,6 @@ class _Emulator:
         region = self._config.region
         return fault_response(name, region=region, endpoint=endpoint, component=component)
 
-    async def _unhealthy(
-        self, target: Target, endpoint: str, component: str | None
-    ) -> Response | None:
-        """SageMaker's answer for an endpoint whose container fails its /ping, if it does."""
-        if not self._config.health_check:
-            return None
-        why = await self._health.why_unhealthy(target)
-        if why is None:
-            return None
-        return fault_response(
-            "NotInService",
-            region=self._config.region,
-            endpoint=endpoint,
-            component=component,
-            detail=f"{why}; fix the container's /ping, or start the emulator with "
-            "--no-health-check while it is still starting",
-        )
-
     async def openai(self, request: Request) -> Response:
         try:
             body = await read_body(request)
@@ -124,10 +104,7 @@ class _Emulator:
             throttled = self._throttled()
             if throttled is not None:
                 return throttled
-            unhealthy = await self._unhealthy(target, *names)
-            if unhealthy is not None:
-                return unhealthy
-            opened = await self._open(request, target, "/v1/chat/completions", body)
+            opened = await self._open(request, target, "/v1/chat/completions", body, names)
         except (TokenRejected, RouteError) as exc:
             return _refusal(exc)
         if opened is None:
@@ -155,10 +132,7 @@ class _Emulator:
             throttled = self._throttled()
             if throttled is not None:
                 return throttled
-            unhealthy = await self._unhealthy(target, endpoint, component)
-            if unhealthy is not None:
-                return unhealthy
-            opened = await self._open(request, target, "/invocations", body)
+            opened = await self._open(request, target, "/invocations", body, (endpoint, component))
         except ValueError as exc:
             return aws_error(400, str(exc), "ValidationError")
         except (TokenRejected, RouteError) as exc:
@@ -173,14 +147,19 @@ class _Emulator:
         return relay_event_stream(client, upstream) if stream else relay(client, upstream)
 
     async def _open(
-        self, request: Request, target: Target, path: str, body: bytes
+        self,
+        request: Request,
+        target: Target,
+        path: str,
+        body: bytes,
+        names: tuple[str, str | None],
     ) -> tuple[httpx.AsyncClient, httpx.Response] | None:
         """Forward and wait for the container's headers, unless the caller leaves first.
 
         A caller that gave up (a client deadline) must not keep a request to a silent
         container open until the read timeout; None means the caller is gone.
         """
-        opening = asyncio.ensure_future(self._forward(target, path, body, request))
+        opening = asyncio.ensure_future(self._forward(target, path, body, request, names))
         # The whole body has been read, so the next ASGI message is the disconnect.
         gone = asyncio.ensure_future(request.receive())
         try:
@@ -200,8 +179,17 @@ class _Emulator:
         return None
 
     async def _forward(
-        self, target: Target, path: str, body: bytes, request: Request
+        self,
+        target: Target,
+        path: str,
+        body: bytes,
+        request: Request,
+        names: tuple[str, str | None],
     ) -> tuple[httpx.AsyncClient, httpx.Response]:
+        """Health-check the container (a caller who leaves cancels that too), then forward."""
+        if self._health is None:
+            return await self._forwarder.open(target, path, body, request.headers)
+        await self._health.check(target, *names)
         try:
             return await self._forwarder.open(target, path, body, request.headers)
         except RouteError:
@@ -297,6 +285,8 @@ def _names(request: Request) -> tuple[str, str | None]:
 
 
 def _refusal(exc: TokenRejected | RouteError) -> Response:
+    if isinstance(exc, RouteError):
+        return exc.response()
     return aws_error(exc.status, exc.message, exc.error_type)
 
 

@@ -10,16 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import httpx
+from starlette.responses import Response
 
-from ._forward import Target
+from ._errors import fault_response
+from ._forward import RouteError, Target
+
+if TYPE_CHECKING:
+    from ._config import EmulatorConfig
 
 logger = logging.getLogger("conformance.emulator")
 
 PING_BYTES: Final = 65_536  # a /ping answer is empty; more than this never ends in time
+
+
+class NotInService(RouteError):
+    """The container failed its health check; ``response()`` is SageMaker's own answer."""
+
+    def __init__(self, answer: Response) -> None:
+        super().__init__(answer.status_code, "not in service", "ValidationError")
+        self.answer = answer
+
+    def response(self) -> Response:
+        return self.answer
 
 
 class HealthGate:
@@ -30,12 +45,30 @@ class HealthGate:
     The in-process reference is not a container behind the route and is never pinged.
     """
 
-    def __init__(self, *, timeout: float, recheck_s: float, clock: Callable[[], float]) -> None:
-        self._timeout = timeout
-        self._recheck_s = recheck_s
-        self._clock = clock
+    def __init__(self, config: EmulatorConfig) -> None:
+        self._timeout = config.ping_timeout
+        self._recheck_s = config.ping_recheck_s
+        self._clock = config.clock
+        self._region = config.region
         self._healthy: set[str] = set()
         self._failed: dict[str, tuple[float, str]] = {}  # url -> (when, why)
+
+    async def check(self, target: Target, endpoint: str, component: str | None) -> None:
+        """Raise NotInService, SageMaker's answer, unless ``target`` passes its health check."""
+        why = await self.why_unhealthy(target)
+        if why is not None:
+            detail = (
+                f"{why}; fix the container's /ping, or start the emulator with "
+                "--no-health-check while it is still starting"
+            )
+            answer = fault_response(
+                "NotInService",
+                region=self._region,
+                endpoint=endpoint,
+                component=component,
+                detail=detail,
+            )
+            raise NotInService(answer)
 
     async def why_unhealthy(self, target: Target) -> str | None:
         """None if ``target`` may get traffic, else why its last health check failed."""

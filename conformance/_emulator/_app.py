@@ -34,6 +34,7 @@ from ._forward import (
     relay,
     relay_event_stream,
 )
+from ._health import HealthGate
 from ._paths import RawPathRouting, segment_name
 from ._sigv4 import verify_request
 from ._tokens import TokenRejected, Verdict, verify_token
@@ -64,6 +65,7 @@ class _Emulator:
         self._throttle = random.Random(config.throttle_seed)
         self._control = ControlPlane(config)
         self.capacity = Capacity(config.scale_to_zero, config.clock)
+        self._health = HealthGate(config) if config.health_check else None
 
     async def control(self, request: Request) -> Response:
         """SageMaker's control plane (``POST /``), for discovery: see ``_control.py``."""
@@ -104,7 +106,7 @@ class _Emulator:
             refused = self.capacity.refusal(*names) or self._throttled()
             if refused is not None:
                 return refused
-            opened = await self._open(request, target, "/v1/chat/completions", body)
+            opened = await self._open(request, target, "/v1/chat/completions", body, names)
         except (TokenRejected, RouteError) as exc:
             return _refusal(exc)
         if opened is None:
@@ -132,7 +134,7 @@ class _Emulator:
             refused = self.capacity.refusal(endpoint, component) or self._throttled()
             if refused is not None:
                 return refused
-            opened = await self._open(request, target, "/invocations", body)
+            opened = await self._open(request, target, "/invocations", body, (endpoint, component))
         except ValueError as exc:
             return aws_error(400, str(exc), "ValidationError")
         except (TokenRejected, RouteError) as exc:
@@ -147,14 +149,19 @@ class _Emulator:
         return relay_event_stream(client, upstream) if stream else relay(client, upstream)
 
     async def _open(
-        self, request: Request, target: Target, path: str, body: bytes
+        self,
+        request: Request,
+        target: Target,
+        path: str,
+        body: bytes,
+        names: tuple[str, str | None],
     ) -> tuple[httpx.AsyncClient, httpx.Response] | None:
         """Forward and wait for the container's headers, unless the caller leaves first.
 
         A caller that gave up (a client deadline) must not keep a request to a silent
         container open until the read timeout; None means the caller is gone.
         """
-        opening = asyncio.ensure_future(self._forwarder.open(target, path, body, request.headers))
+        opening = asyncio.ensure_future(self._forward(target, path, body, request, names))
         # The whole body has been read, so the next ASGI message is the disconnect.
         gone = asyncio.ensure_future(request.receive())
         try:
@@ -172,6 +179,24 @@ class _Emulator:
         await upstream.aclose()
         await client.aclose()
         return None
+
+    async def _forward(
+        self,
+        target: Target,
+        path: str,
+        body: bytes,
+        request: Request,
+        names: tuple[str, str | None],
+    ) -> tuple[httpx.AsyncClient, httpx.Response]:
+        """Health-check the container (a caller who leaves cancels that too), then forward."""
+        if self._health is None:
+            return await self._forwarder.open(target, path, body, request.headers)
+        await self._health.check(target, *names)
+        try:
+            return await self._forwarder.open(target, path, body, request.headers)
+        except RouteError:
+            self._health.forget(target)  # it may have restarted: ping it before the next call
+            raise
 
     def _bearer(self, request: Request) -> Verdict:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -262,6 +287,8 @@ def _names(request: Request) -> tuple[str, str | None]:
 
 
 def _refusal(exc: TokenRejected | RouteError) -> Response:
+    if isinstance(exc, RouteError):
+        return exc.response()
     return aws_error(exc.status, exc.message, exc.error_type)
 
 

@@ -53,6 +53,11 @@ class EmulatorConfig:
             zero copies: calls get SageMaker's no-capacity 400 until that long after the first
             one (see ``_capacity.py``). A component not mapped otherwise is served by the
             reference container once it has scaled out.
+        health_check: ping each container (``GET /ping``) before forwarding to it, as
+            SageMaker does, and answer ``NotInService`` while it fails (``_health.py``). The
+            command line turns it on; off here, for stub containers without /ping.
+        ping_timeout: seconds a container's /ping has to answer 200 (SageMaker allows 2).
+        ping_recheck_s: seconds before a container that failed its health check is pinged again.
     """
 
     region: str = "us-east-1"
@@ -67,6 +72,9 @@ class EmulatorConfig:
     throttle_seed: int = 0
     faults: Mapping[tuple[str, str | None], str] = field(default_factory=dict)
     scale_to_zero: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    health_check: bool = False
+    ping_timeout: float = 2.0
+    ping_recheck_s: float = 5.0
 
     def __post_init__(self) -> None:
         validate_region(self.region)
@@ -103,7 +111,7 @@ class EmulatorConfig:
                 "a name declared without a container URL is served by the reference container; "
                 "add --reference, or give it one with NAME=URL"
             )
-        if self.connect_timeout <= 0 or self.read_timeout <= 0:
+        if min(self.connect_timeout, self.read_timeout, self.ping_timeout) <= 0:
             raise ValueError("timeouts must be positive seconds")
         if not 0.0 <= self.throttle_rate <= 1.0:
             raise ValueError(f"throttle_rate must be between 0 and 1, got {self.throttle_rate}")

@@ -45,6 +45,16 @@ FAULTS: Final[dict[str, Fault]] = {
         "an endpoint being deleted answers as a deleted one (aws/amazon-sagemaker-examples#559, "
         "a SageMaker engineer); that it does so from the start of DeleteEndpoint is inferred",
     ),
+    "NotInService": Fault(
+        400,
+        "ValidationError",
+        "{what} of account {account} is not in service: the primary container for production "
+        "variant AllTraffic did not pass the ping health check. Please check CloudWatch logs for "
+        "this endpoint.",
+        f"{_SERVICE_MODEL} (ValidationError, 400: the runtime's error for a call it cannot "
+        "route); the wording is inferred, from DescribeEndpoint's FailureReason for a container "
+        "that fails /ping, as AWS users report it",
+    ),
     "ModelError": Fault(
         424,
         "ModelError",
@@ -119,8 +129,13 @@ def model_error_body(
     return json.dumps(body).encode()
 
 
-def fault_response(name: str, *, region: str, endpoint: str, component: str | None) -> Response:
-    """SageMaker's answer for the fault ``name`` on a call to ``endpoint`` [``component``]."""
+def fault_response(
+    name: str, *, region: str, endpoint: str, component: str | None, detail: str = ""
+) -> Response:
+    """SageMaker's answer for the fault ``name`` on a call to ``endpoint`` [``component``].
+
+    ``detail`` is the emulator's own note, appended after SageMaker's wording.
+    """
     fault = FAULTS[name]
     what = f"Inference Component {component}" if component is not None else f"Endpoint {endpoint}"
     console = (
@@ -129,7 +144,7 @@ def fault_response(name: str, *, region: str, endpoint: str, component: str | No
     )
     message = fault.message.format(
         what=what, account=ACCOUNT, endpoint=endpoint, original=_ORIGINAL, console=console
-    )
+    ) + (f" [emulator: {detail}]" if detail else "")
     if name == "ModelError":
         content = model_error_body(
             original_status=500, original=_ORIGINAL, message=message, region=region,

@@ -52,7 +52,7 @@ class RouteError(Exception):
         self.message = message
         self.error_type = error_type
 
-    def response(self) -> JSONResponse:
+    def response(self) -> Response:
         return aws_error(self.status, self.message, self.error_type)
 
 

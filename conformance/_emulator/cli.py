@@ -89,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
         f"ERROR, one of {', '.join(FAULTS)} (repeatable)",
     )
     parser.add_argument(
+        "--no-health-check",
+        action="store_true",
+        help="forward to containers without pinging them first; by default, as SageMaker, a "
+        "container whose GET /ping does not answer 200 within 2 s gets no traffic",
+    )
+    parser.add_argument(
         "--ssl-certfile",
         metavar="PATH",
         help="serve HTTPS with this PEM certificate chain (uvicorn's flag; needs --ssl-keyfile)",
@@ -136,6 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             throttle_seed=args.throttle_seed,
             faults=faults,
             scale_to_zero=dict(parse_scale_to_zero_flag(value) for value in args.scale_to_zero),
+            health_check=not args.no_health_check,
         )
         tls = _tls_files(args)
         sock = bind_socket(args.host, args.port)

@@ -59,9 +59,15 @@ def reference_target(
 
 @contextmanager
 def emulated(container_url: str) -> Iterator[Target]:
-    """Put the emulator (with fresh test credentials) in front of a running container."""
+    """Put the emulator (with fresh test credentials) in front of a running container.
+
+    The emulator health-checks it as SageMaker does: a container whose /ping fails gets no
+    traffic, so every client behind the route breaks on it (container.ping's evidence).
+    """
     base = container_url.rstrip("/")
-    with _behind_emulator(base, container=base, endpoints={KIT_ENDPOINT: base}) as target:
+    with _behind_emulator(
+        base, container=base, endpoints={KIT_ENDPOINT: base}, health_check=True
+    ) as target:
         yield target
 
 

@@ -42,7 +42,10 @@ def ping_answers(ctx: CheckContext) -> str:
 
     Why: SageMaker itself refuses the container: it health-checks every container with GET
     /ping, allowing 2 s per attempt, and one that fails never goes InService, or is replaced
-    once it is. The route never forwards /ping, so in mock mode the kit asks the container.
+    once it is. The route never forwards /ping, so in mock mode the kit asks the container;
+    the emulator in front of it health-checks it too, and answers every call with SageMaker's
+    NotInService error while /ping fails: every client of the matrix, LiteLLM's
+    sagemaker_openai/ and its proxy included, then gets no answer (tests/clients).
 
     Fix: serve GET /ping on port 8080 with a 200 and an empty body, from a handler that never
     waits for the model (vLLM and SGLang do this; `transformers serve` needs a small shim).

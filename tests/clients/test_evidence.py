@@ -20,7 +20,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from conformance._clients import run_clients, select_clients
-from conformance._engine._local import reference_target
+from conformance._engine._local import emulated, reference_target
 from conformance._engine._matrix import ClientResult, Readiness
 from conformance._wire._serve import serve_app
 
@@ -104,6 +104,26 @@ def test_every_client_is_ready_when_the_followup_calls_the_tool_again(clients_ca
     for result in ran:
         followup = next(s for s in result.steps if s.name == "followup")
         assert followup.detail.startswith("answered the tool result with another tool call")
+
+
+def test_a_container_without_ping_breaks_every_client_behind_the_route(clients_cache: Path) -> None:
+    # container.ping and container.ping_busy: SageMaker routes only to a container that passes
+    # its /ping health check. In mock mode the emulator checks as it does, and every client of
+    # the matrix, LiteLLM's sagemaker_openai/ and its proxy included, gets the endpoint's
+    # NotInService error instead of an answer.
+    chosen = select_clients(f"{FAST},litellm-sagemaker-openai,litellm-proxy")
+    with (
+        reference_target("direct", ("no_ping",)) as container,
+        emulated(container.base_url) as target,
+    ):
+        results = run_clients(target, chosen, timeout=STEP_TIMEOUT)
+    ran = [r for r in results if r.readiness is not Readiness.SKIPPED]
+    assert {r.client for r in ran} >= PYTHON | {"litellm-sagemaker-openai", "litellm-proxy"}
+    assert all(r.readiness is Readiness.NOT_READY for r in ran), _report(ran)
+    for result in ran:
+        assert result.message.startswith("answer:"), _report(ran)
+    sagemaker = next(r for r in ran if r.client == "litellm-sagemaker-openai")
+    assert "not in service" in sagemaker.message, sagemaker.message
 
 
 def _counting_client(hits: list[str]) -> httpx.Client:

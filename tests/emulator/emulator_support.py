@@ -155,5 +155,6 @@ def stub_container(tag: str = "stub") -> Starlette:
         routes=[
             Route("/v1/chat/completions", tagged, methods=["POST"]),
             Route("/invocations", invocations, methods=["POST"]),
+            Route("/ping", lambda request: Response(), methods=["GET"]),
         ]
     )

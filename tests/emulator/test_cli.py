@@ -137,3 +137,28 @@ def test_delays_need_the_reference(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--itl-ms", "5"])
     assert caught.value.code == 2
     assert "--reference" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("switch", [(), ("--no-health-check",)])
+def test_the_command_line_health_checks_unless_told_not_to(
+    tmp_path: Path, switch: tuple[str, ...]
+) -> None:
+    # A real container without /ping (the reference started with its no_ping fault).
+    from conformance._engine._local import reference_target
+
+    path = write_credentials_file(tmp_path / "credentials", CREDS)
+    with reference_target("direct", ("no_ping",)) as container:
+        args = ("--credentials-file", str(path), "--endpoint", f"ep={container.base_url}")
+        with emulator_process(*args, *switch) as (process, base, _):
+            chat = httpx.post(
+                f"{base}/endpoints/ep/openai/v1/chat/completions",
+                json=CHAT_BODY,
+                headers={"Authorization": f"Bearer {mint()}"},
+            )
+            process.terminate()
+            assert process.wait(10) == 0
+    if switch:
+        assert chat.status_code == 200
+    else:
+        assert chat.status_code == 400, chat.text
+        assert "is not in service" in chat.json()["message"]

@@ -9,6 +9,7 @@ capture was made has no recorded answers: it is not replayed, and is listed as a
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -59,11 +60,25 @@ def test_no_capture_holds_a_credential(folder: Path) -> None:
 @pytest.mark.parametrize(("folder", "mode"), CASES, ids=[f"{f.name}-{m}" for f, m in CASES])
 def test_the_replayed_engine_gets_its_recorded_verdicts(folder: Path, mode: str) -> None:
     manifest = load_manifest(folder)
+    if mode == "mock" and not _pinged(folder, mode):
+        # The emulator now checks the container's /ping before it forwards (SageMaker's health
+        # check): a mock run captured before that has no answer to replay for it.
+        pytest.skip(f"{folder.name} (mock) predates the emulator's /ping health check; {RECAPTURE}")
     moved = moved_verdicts(manifest, mode, replay_kit(folder, mode, manifest))
     assert not moved, (
         f"{folder.name} ({mode}): the kit's verdicts moved: {moved}; if the kit changed on "
         f"purpose, {RECAPTURE} and review the new verdicts in docs/kit/engines.md"
     )
+
+
+def _pinged(folder: Path, mode: str) -> bool:
+    """Whether the capture's ``mode`` run holds an answer to ``GET /ping``."""
+    with (folder / "exchanges.jsonl").open(encoding="utf-8") as lines:
+        for line in lines:
+            request = json.loads(line)
+            if request["run"] == mode and request["request"]["path"] == "/ping":
+                return True
+    return False
 
 
 @pytest.mark.parametrize(("folder", "mode"), CASES, ids=[f"{f.name}-{m}" for f, m in CASES])

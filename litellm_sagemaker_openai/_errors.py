@@ -76,7 +76,9 @@ PROXY_REQUEST_ID_HEADER: Final = f"llm_provider-{REQUEST_ID_HEADER}"  # as LiteL
 # (docs/provider/errors.md): throttling comes as 400 too, and 530 is no standard status.
 THROTTLED: Final = frozenset({"ThrottlingException"})
 UNAVAILABLE: Final = frozenset({"InternalDependencyException"})
-_NOT_FOUND_RE: Final = re.compile(r"\bnot found\b", re.IGNORECASE)
+# "not found": deleted or never created; "not in service": creating, failed (its container
+# failed the /ping health check) or being deleted. Either way the deployment cannot serve.
+_NOT_FOUND_RE: Final = re.compile(r"\bnot (?:found|in service)\b", re.IGNORECASE)
 _ERROR_TYPE_RE: Final = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,99}")
 IAM_HINT: Final = (
     'the identity that signed the token needs sagemaker:CallWithBearerToken (Resource "*") '
@@ -228,6 +230,11 @@ def error_for_status(
         )
     elif status == 403:
         text += f" ({IAM_HINT.format(region=region, endpoint=ref.endpoint)})"
+    elif error_type == "ValidationError" and "not in service" in text.lower():
+        text += (
+            f" ({ref.describe()} is not in service in {region}: its endpoint is being created, "
+            "has failed or is being deleted; DescribeEndpoint gives its status and FailureReason)"
+        )
     elif status == 404 or (error_type == "ValidationError" and _NOT_FOUND_RE.search(text)):
         text += (
             f" ({ref.describe()} was not found in {region}; check the name and the region, "

@@ -24,6 +24,8 @@ from conformance._reference import ReferenceConfig
 EXPECTED: dict[str, tuple[type[Exception], int, str]] = {
     "ValidationError": (litellm.NotFoundError, 404, "sagemaker"),
     "Deleting": (litellm.NotFoundError, 404, "sagemaker"),
+    # Its container failed the /ping health check: it cannot serve, so cooled down at once.
+    "NotInService": (litellm.NotFoundError, 404, "sagemaker"),
     "ModelError": (litellm.InternalServerError, 500, "container"),
     "ModelNotReadyException": (litellm.RateLimitError, 429, "sagemaker"),
     "ServiceUnavailable": (litellm.ServiceUnavailableError, 503, "sagemaker"),

@@ -54,10 +54,20 @@ MAY_IMPORT: dict[str, set[str]] = {
 }
 
 
+def _parse(source: str) -> ast.Module:
+    try:
+        return ast.parse(source)
+    except SystemError:
+        # CPython 3.11.7 keeps the AST constructor's recursion depth per interpreter, not per
+        # thread (gh-106905, fixed in 3.11.8): a thread an earlier test left behind, parsing
+        # at the same moment, makes this call fail once. The source is fine: parse it again.
+        return ast.parse(source)
+
+
 def _imports(path: Path) -> Iterator[str]:
     """Every module ``path`` imports, relative imports resolved (also lazy and type-only ones)."""
     package = ".".join(path.relative_to(ROOT.parent).with_suffix("").parts[:-1])
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(_parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.metadata
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
@@ -86,10 +87,20 @@ def run(mode: str, sync_call: Any, async_call: Any, times: int, **kwargs: Any) -
     return asyncio.run(main())
 
 
+ROUTER_RETRIES_FIRST_READ = tuple(
+    int(p) for p in importlib.metadata.version("litellm").split(".")[:2]
+) >= (1, 108)
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_a_router_serves_every_call_from_the_warm_deployment(
     mode: str, test_creds: TestCredentials
 ) -> None:
+    if mode == "async-stream" and not ROUTER_RETRIES_FIRST_READ:
+        # A refusal that comes after the open's brief wait is raised on the first read, which
+        # LiteLLM 1.106-1.107's Router falls back on but does not retry
+        # (docs/provider/litellm-versions.md): with no fallback, the call fails.
+        pytest.skip("LiteLLM < 1.108 does not retry an async stream's first-read error")
     with emulator(test_creds, NEVER_S) as (app, url):
         deployment = params(url, test_creds)
         model_list = [

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import importlib.metadata
 import inspect
 import logging
 import re
-from typing import Any
+from typing import Any, Final
 
 import litellm
 import pytest
@@ -181,6 +182,19 @@ def _nested(depth: int, kind: type = list) -> Any:
     return value
 
 
+# LiteLLM 1.110's remove_sensitive_keys_from_dict (litellm/utils.py, called by completion()
+# before any provider) walks a cyclic dict forever, growing until the process is killed: no
+# provider can refuse what it never receives (docs/provider/litellm-versions.md).
+CYCLES_HANG_LITELLM: Final = tuple(
+    int(p) for p in importlib.metadata.version("litellm").split(".")[:2]
+) >= (1, 110)
+
+
+def _skip_where_litellm_hangs(case: str) -> None:
+    if case == "cyclic extra_body" and CYCLES_HANG_LITELLM:
+        pytest.skip("LiteLLM >= 1.110 never returns from a cyclic parameter (before the provider)")
+
+
 def _cyclic() -> dict[str, Any]:
     body: dict[str, Any] = {"top_k": 5}
     body["self"] = body
@@ -221,6 +235,7 @@ BAD_PARAMS: dict[str, tuple[dict[str, Any], str, str]] = {
 @MODES
 @pytest.mark.parametrize("case", list(BAD_PARAMS))
 def test_parameters_that_are_not_json_are_refused(case: str, sync: bool, stream: bool) -> None:
+    _skip_where_litellm_hangs(case)
     params, name, hint = BAD_PARAMS[case]
     error = _refusal(sync, stream, **params)
     _assert_refused(error, name, hint, "JSON")
@@ -301,6 +316,7 @@ def handler_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_a_router_does_not_retry_a_caller_mistake(
     case: str, sync: bool, stream: bool, handler_calls: list[str]
 ) -> None:
+    _skip_where_litellm_hangs(case)
     params, where, _ = BAD_PARAMS[case]
     router = litellm.Router(
         model_list=[{"model_name": "m", "litellm_params": {"model": "sagemaker_openai/ep", **CREDS}}],

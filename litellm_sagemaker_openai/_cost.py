@@ -30,6 +30,7 @@ from typing import Any, Final
 import httpx
 
 from ._exceptions import ConfigurationError
+from ._number import read_number
 
 SECONDS_PER_HOUR: Final = 3600.0
 # LiteLLM's own per-deployment prices (its "custom pricing" keys): a second basis for one
@@ -46,15 +47,8 @@ TOKEN_PRICES: Final = (
 
 def as_positive(value: Any, name: str) -> float:
     """A finite number above zero; a YAML or environment string is read as one."""
-    number: float | None = None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            number = None
-    if number is None or not math.isfinite(number) or number <= 0:
+    number = read_number(value)
+    if not math.isfinite(number) or number <= 0:
         raise ConfigurationError(
             f"{name} must be a number above 0, got {value!r}; e.g. `{name}: 1.21` in the "
             "deployment's litellm_params"

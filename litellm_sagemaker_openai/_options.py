@@ -21,6 +21,7 @@ from ._cost import as_positive, check_one_basis
 from ._credentials import CREDENTIAL_OPTIONS, CredentialSpec, credential_spec
 from ._exceptions import ConfigurationError
 from ._network import parse_ssl_verify
+from ._number import read_number
 from ._routing import check_api_base
 from ._token import MAX_TOKEN_SECONDS, expiry_seconds
 from ._validate import check_api_key, check_headers, check_timeout
@@ -95,11 +96,8 @@ def as_expiry(value: Any, name: str) -> int:
 
 def as_seconds(value: Any, name: str) -> float:
     """Zero or more seconds, finite; a YAML or environment string is read as a number."""
-    try:
-        seconds = float(value.strip() if isinstance(value, str) else value)
-    except (TypeError, ValueError):
-        seconds = math.nan
-    if isinstance(value, bool) or not 0 <= seconds < math.inf:
+    seconds = read_number(value)
+    if not 0 <= seconds < math.inf:
         raise ConfigurationError(
             f"{name} must be a number of seconds, 0 or more, got {value!r}; e.g. `{name}: 300` "
             "in the deployment's litellm_params"

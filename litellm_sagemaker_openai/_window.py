@@ -32,6 +32,7 @@ import httpx
 from ._batches import ReadAhead
 from ._coalesce import coalesce_chunks
 from ._exceptions import ConfigurationError
+from ._number import read_number
 from ._sse import SSEDecoder
 
 MAX_WINDOW_MS: Final = 1000.0  # longer windows stop being a stream
@@ -40,15 +41,8 @@ Parse = Callable[[str], dict[str, Any]]
 
 def as_window_ms(value: Any, name: str) -> float:
     """Milliseconds from 0 (off) to :data:`MAX_WINDOW_MS`; a YAML or environment string too."""
-    number: float | None = None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            number = None
-    if number is None or not math.isfinite(number) or not 0 <= number <= MAX_WINDOW_MS:
+    number = read_number(value)
+    if not math.isfinite(number) or not 0 <= number <= MAX_WINDOW_MS:
         raise ConfigurationError(
             f"{name} must be a number of milliseconds from 0 (off) to {MAX_WINDOW_MS:g}, got "
             f"{value!r}; e.g. `{name}: 50` in the deployment's litellm_params"
